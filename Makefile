@@ -1,0 +1,52 @@
+# etlsite: `make run` sets up and serves on http://127.0.0.1:8000; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install install-dev setup clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Local secrets are generated once into .env (never committed).
+.env:
+	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
+	print(f'SECRET_KEY={secrets.token_urlsafe(50)}'); print(f'ETL_CREDENTIALS_KEY={Fernet.generate_key().decode()}')" > $@
+
+setup: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py initialize
+
+# Web server and one background worker; Ctrl-C stops both.
+run: setup
+	@echo "etlsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(VENV)/bin/gunicorn etlsite.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
+	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""One error body for every 4xx/5xx the API returns.
+
+    {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
+
+DRF exceptions go through `api_exception_handler`; Django's own 404/500 pages
+under /api/ go through `json_page_not_found` / `json_server_error`, so a client
+never gets an HTML page or a stack trace.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+
+from etlsite.request_id import current_request_id
+
+logger = logging.getLogger("etlsite.api")
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but clashes with the current state (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, details=None):
+        super().__init__(detail, code)
+        self.details = details or {}
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": details or {},
+            "request_id": current_request_id(),
+        }
+    }
+
+
+def _first_message(details) -> str:
+    """A one-line summary of nested field errors: `field: message`."""
+    if isinstance(details, dict):
+        for key, value in details.items():
+            inner = _first_message(value)
+            return inner if key == "non_field_errors" else f"{key}: {inner}"
+    if isinstance(details, list) and details:
+        return _first_message(details[0])
+    return str(details)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+
+    if not isinstance(exc, exceptions.APIException):
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        return Response(
+            error_body("server_error", "Internal server error. Quote the request_id when reporting it."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        body = error_body("invalid", _first_message(details), details)
+    else:
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        body = error_body(code, str(exc.detail), getattr(exc, "details", None))
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/o/")
+
+
+def json_page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", f"No route for {request.path}."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def json_server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            error_body("server_error", "Internal server error. Quote the request_id when reporting it."),
+            status=500,
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,155 @@
+"""Validate a job's component graph before anything runs.
+
+`validate_components` returns every problem it finds (not just the first), each
+naming the component and the field, so the API can answer one 400 that lists
+them all.
+"""
+
+import re
+from collections import deque
+
+from jsonschema import Draft202012Validator
+
+from execution.engine.errors import GraphError
+from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def split_input(reference: str) -> tuple[str, str]:
+    """`"checked.rejects"` -> `("checked", "rejects")`; `"flights"` -> `("flights", "main")`."""
+    name, _, port = reference.partition(".")
+    return name, port or MAIN_PORT
+
+
+def _schema_errors(spec, config) -> list[tuple[str, str]]:
+    validator = Draft202012Validator(spec.config_schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = f"{path}.{missing}" if path else missing
+            message = "This field is required."
+        elif error.validator == "additionalProperties":
+            message = error.message.replace("Additional properties are not allowed", "Unknown field")
+        else:
+            message = error.message
+        problems.append((f"config.{path}" if path else "config", message))
+    return problems
+
+
+def validate_components(components: list[dict]) -> list[GraphError]:
+    """Check names, types, configs, inputs and acyclicity of a component list."""
+    errors: list[GraphError] = []
+    specs = {}
+    seen = set()
+    for component in components:
+        name = component.get("name", "")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            errors.append(
+                GraphError(
+                    "Names start with a letter or _, then letters, digits or _ (at most 63).",
+                    component=str(name),
+                    field="name",
+                )
+            )
+        if name in seen:
+            errors.append(GraphError("Another component has this name.", component=name, field="name"))
+        seen.add(name)
+        try:
+            spec = get_spec(component.get("type", ""))
+        except UnknownComponentType:
+            errors.append(
+                GraphError(
+                    f"Unknown component type {component.get('type')!r}; "
+                    "GET /api/v1/component-types/ lists the known ones.",
+                    component=name,
+                    field="type",
+                )
+            )
+            continue
+        specs[name] = spec
+        config = component.get("config", {})
+        schema_problems = _schema_errors(spec, config)
+        for field, message in schema_problems:
+            errors.append(GraphError(message, component=name, field=field))
+        check = getattr(spec.implementation, "check_config", None)
+        if check and not schema_problems:
+            for field, message in check(config):
+                errors.append(GraphError(message, component=name, field=f"config.{field}"))
+
+    for component in components:
+        name = component.get("name", "")
+        spec = specs.get(name)
+        inputs = component.get("inputs", []) or []
+        if spec is None:
+            continue
+        if len(inputs) < spec.min_inputs or (spec.max_inputs is not None and len(inputs) > spec.max_inputs):
+            expected = (
+                f"exactly {spec.min_inputs}"
+                if spec.min_inputs == spec.max_inputs
+                else f"at least {spec.min_inputs}"
+                if spec.max_inputs is None
+                else f"{spec.min_inputs} to {spec.max_inputs}"
+            )
+            errors.append(
+                GraphError(
+                    f"A {spec.type} takes {expected} input(s), got {len(inputs)}.",
+                    component=name,
+                    field="inputs",
+                )
+            )
+        for reference in inputs:
+            upstream, port = split_input(reference)
+            if upstream not in seen:
+                errors.append(
+                    GraphError(
+                        f"Input {reference!r} names no component of this job.", component=name, field="inputs"
+                    )
+                )
+            elif upstream in specs and port not in specs[upstream].outputs:
+                errors.append(
+                    GraphError(
+                        f"Component {upstream!r} has no output port {port!r} "
+                        f"(it has: {', '.join(specs[upstream].outputs)}).",
+                        component=name,
+                        field="inputs",
+                    )
+                )
+
+    if not errors:
+        try:
+            topological_order(components)
+        except GraphError as cycle:
+            errors.append(cycle)
+    return errors
+
+
+def topological_order(components: list[dict]) -> list[str]:
+    """Component names in an order where every input comes first.
+
+    Raises GraphError naming the components on a cycle.
+    """
+    names = [c["name"] for c in components]
+    upstreams = {c["name"]: {split_input(r)[0] for r in c.get("inputs", []) or []} for c in components}
+    downstreams: dict[str, set[str]] = {name: set() for name in names}
+    for name, ups in upstreams.items():
+        for up in ups:
+            downstreams.setdefault(up, set()).add(name)
+    pending = {name: len(ups) for name, ups in upstreams.items()}
+    ready = deque(name for name in names if pending[name] == 0)
+    order = []
+    while ready:
+        name = ready.popleft()
+        order.append(name)
+        for down in sorted(downstreams.get(name, ())):
+            pending[down] -= 1
+            if pending[down] == 0:
+                ready.append(down)
+    if len(order) < len(names):
+        on_cycle = sorted(name for name in names if pending[name] > 0)
+        raise GraphError(
+            f"The components {', '.join(on_cycle)} form a cycle.", component=on_cycle[0], field="inputs"
+        )
+    return order

@@ -1,0 +1,129 @@
+from django.core.validators import RegexValidator
+from django.db import models, transaction
+
+from jobs.config import DEFAULT_JOB_CONFIG
+
+name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    "Use letters, digits, '_', '.' or '-', starting with a letter or digit.",
+)
+
+
+class Job(models.Model):
+    """A graph of components (sources -> transforms -> sinks) run as one unit."""
+
+    name = models.CharField(max_length=100, unique=True, validators=[name_validator])
+    description = models.TextField(blank=True, default="")
+    default_context = models.ForeignKey(
+        "contexts.Context",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="default_for_jobs",
+    )
+    config = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def effective_config(self) -> dict:
+        """The stored config over the defaults, so every key is present."""
+        return {**DEFAULT_JOB_CONFIG, **(self.config or {})}
+
+    def component_dicts(self) -> list[dict]:
+        """The components as the plain dicts the engine takes, in saved order."""
+        return [component.as_dict() for component in self.components.all()]
+
+    @transaction.atomic
+    def replace_components(self, components: list[dict]) -> None:
+        """Swap the whole component list at once (a graph is valid only as a whole)."""
+        self.components.all().delete()
+        Component.objects.bulk_create(
+            Component(
+                job=self,
+                position=position,
+                name=item["name"],
+                type=item["type"],
+                config=item.get("config") or {},
+                inputs=item.get("inputs") or [],
+            )
+            for position, item in enumerate(components)
+        )
+
+    def dependent_job_names(self) -> list[str]:
+        return sorted(link.downstream.name for link in self.downstream_links.select_related("downstream"))
+
+
+class Component(models.Model):
+    """One node of a job's graph: its type comes from the engine's registry."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="components")
+    name = models.CharField(max_length=63)
+    type = models.CharField(max_length=50)
+    config = models.JSONField(default=dict, blank=True)
+    inputs = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="unique_component_name_per_job")]
+
+    def __str__(self):
+        return f"{self.job.name}.{self.name}"
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "inputs": list(self.inputs),
+            "config": dict(self.config),
+        }
+
+
+class JobDependency(models.Model):
+    """`downstream` starts when an execution of `upstream` ends in a matching state."""
+
+    class Condition(models.TextChoices):
+        ON_SUCCESS = "on_success"
+        ON_FAILURE = "on_failure"
+        ALWAYS = "always"
+
+    upstream = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="downstream_links")
+    downstream = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="upstream_links")
+    condition = models.CharField(max_length=20, choices=Condition.choices, default=Condition.ON_SUCCESS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "job dependencies"
+        constraints = [
+            models.UniqueConstraint(fields=["upstream", "downstream"], name="unique_job_dependency"),
+            models.CheckConstraint(
+                condition=~models.Q(upstream=models.F("downstream")), name="job_dependency_not_self"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.upstream.name} -> {self.downstream.name} ({self.condition})"
+
+    @staticmethod
+    def would_create_cycle(upstream: Job, downstream: Job) -> bool:
+        """True if `downstream` already (transitively) leads to `upstream`."""
+        frontier, seen = [downstream.pk], set()
+        while frontier:
+            current = frontier.pop()
+            if current == upstream.pk:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            frontier.extend(
+                JobDependency.objects.filter(upstream_id=current).values_list("downstream_id", flat=True)
+            )
+        return False

@@ -1,0 +1,140 @@
+from django.db import transaction
+from rest_framework import serializers
+
+from contexts.models import Context
+from etlsite.serializers import StrictFieldsMixin
+from execution.engine.graph import validate_components
+from jobs.config import JobConfigSerializer
+from jobs.models import Job, JobDependency
+
+
+class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+    type = serializers.CharField(max_length=50)
+    inputs = serializers.ListField(child=serializers.CharField(max_length=130), required=False, default=list)
+    config = serializers.DictField(required=False, default=dict)
+
+
+def validate_component_graph(components: list[dict]) -> list[dict]:
+    """Check the graph with the engine's registry; one 400 lists every problem."""
+    problems = validate_components(components)
+    if problems:
+        raise serializers.ValidationError(
+            [{"component": p.component, "field": p.field, "message": p.message} for p in problems]
+        )
+    return components
+
+
+class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
+
+    id = serializers.IntegerField(read_only=True)
+    job = serializers.SlugRelatedField(slug_field="name", source="upstream", queryset=Job.objects.all())
+    condition = serializers.ChoiceField(
+        choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
+    )
+
+
+class JobBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = ["id", "name"]
+
+
+class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    default_context = serializers.SlugRelatedField(
+        slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
+    )
+    config = JobConfigSerializer(required=False)
+    components = ComponentSerializer(many=True, required=False)
+    depends_on = UpstreamSerializer(
+        source="upstream_links",
+        many=True,
+        required=False,
+        help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
+    )
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "name",
+            "description",
+            "default_context",
+            "config",
+            "components",
+            "depends_on",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_components(self, components):
+        return validate_component_graph(components)
+
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        data["config"] = job.effective_config
+        return data
+
+    def validate(self, attrs):
+        upstreams = attrs.get("upstream_links")
+        if upstreams is not None and self.instance is not None:
+            for item in upstreams:
+                if item["upstream"].pk == self.instance.pk:
+                    raise serializers.ValidationError({"depends_on": ["A job cannot depend on itself."]})
+                if JobDependency.would_create_cycle(item["upstream"], self.instance):
+                    raise serializers.ValidationError(
+                        {
+                            "depends_on": [
+                                f"Depending on {item['upstream'].name!r} would create a cycle of jobs."
+                            ]
+                        }
+                    )
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        components = validated_data.pop("components", [])
+        upstreams = validated_data.pop("upstream_links", [])
+        job = Job.objects.create(**validated_data)
+        job.replace_components(components)
+        self._replace_upstreams(job, upstreams)
+        return job
+
+    @transaction.atomic
+    def update(self, job, validated_data):
+        components = validated_data.pop("components", None)
+        upstreams = validated_data.pop("upstream_links", None)
+        if "config" in validated_data:
+            # A partial update merges config keys; a full update replaces them.
+            config = validated_data.pop("config")
+            job.config = {**job.config, **config} if self.partial else config
+        for attr, value in validated_data.items():
+            setattr(job, attr, value)
+        job.save()
+        if components is not None:
+            job.replace_components(components)
+        if upstreams is not None:
+            self._replace_upstreams(job, upstreams)
+        return job
+
+    @staticmethod
+    def _replace_upstreams(job, upstreams):
+        job.upstream_links.all().delete()
+        JobDependency.objects.bulk_create(
+            JobDependency(upstream=item["upstream"], downstream=job, condition=item["condition"])
+            for item in upstreams
+        )
+
+
+class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A dependency edge as the /jobs/{id}/dependencies sub-route shows and takes it."""
+
+    upstream = serializers.SlugRelatedField(slug_field="name", queryset=Job.objects.all())
+    downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = JobDependency
+        fields = ["id", "upstream", "downstream", "condition", "created_at"]
+        read_only_fields = ["created_at"]

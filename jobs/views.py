@@ -1,0 +1,133 @@
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from etlsite.errors import Conflict
+from execution.engine.registry import UnknownComponentType, all_specs, get_spec
+from jobs.config import JobConfigSerializer
+from jobs.filters import JobFilterSet
+from jobs.models import Job, JobDependency
+from jobs.serializers import (
+    ComponentSerializer,
+    JobDependencySerializer,
+    JobSerializer,
+    validate_component_graph,
+)
+
+
+class JobViewSet(viewsets.ModelViewSet):
+    queryset = Job.objects.select_related("default_context").prefetch_related(
+        "components", "upstream_links__upstream"
+    )
+    serializer_class = JobSerializer
+    filterset_class = JobFilterSet
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at", "id"]
+
+    def perform_destroy(self, job):
+        dependents = job.dependent_job_names()
+        if dependents:
+            raise Conflict(
+                f"Jobs {', '.join(dependents)} depend on {job.name!r}; remove those dependencies first.",
+                details={"dependents": dependents},
+            )
+        try:
+            job.delete()
+        except ProtectedError as error:
+            names = sorted({str(obj) for obj in error.protected_objects})
+            raise Conflict(f"{job.name!r} is still referenced by: {', '.join(names)}.") from error
+
+    @extend_schema(request=JobConfigSerializer, responses=JobConfigSerializer)
+    @action(detail=True, methods=["get", "put"], url_path="config")
+    def config(self, request, pk=None):
+        """The job's run settings (batch size, timeout, retries, schedule...)."""
+        job = self.get_object()
+        if request.method == "PUT":
+            serializer = JobConfigSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            job.config = serializer.validated_data
+            job.save(update_fields=["config", "updated_at"])
+        return Response(job.effective_config)
+
+    @extend_schema(request=ComponentSerializer(many=True), responses=ComponentSerializer(many=True))
+    @action(detail=True, methods=["get", "put"], url_path="components")
+    def components(self, request, pk=None):
+        """The component graph; PUT replaces it whole after validating it."""
+        job = self.get_object()
+        if request.method == "PUT":
+            serializer = ComponentSerializer(data=request.data, many=True)
+            serializer.is_valid(raise_exception=True)
+            try:
+                validate_component_graph(serializer.validated_data)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"components": error.detail}) from error
+            with transaction.atomic():
+                job.replace_components(serializer.validated_data)
+                job.save(update_fields=["updated_at"])
+        return Response(job.component_dicts())
+
+    @extend_schema(responses={200: JobDependencySerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="dependencies")
+    def dependencies(self, request, pk=None):
+        """Upstream and downstream jobs with their conditions."""
+        job = self.get_object()
+        edges = JobDependency.objects.select_related("upstream", "downstream")
+        return Response(
+            {
+                "upstream": JobDependencySerializer(edges.filter(downstream=job), many=True).data,
+                "downstream": JobDependencySerializer(edges.filter(upstream=job), many=True).data,
+            }
+        )
+
+    @dependencies.mapping.post
+    def add_dependency(self, request, pk=None):
+        """Make this job run after `upstream` (by name) with a condition."""
+        job = self.get_object()
+        serializer = JobDependencySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upstream = serializer.validated_data["upstream"]
+        if upstream.pk == job.pk:
+            raise serializers.ValidationError({"upstream": ["A job cannot depend on itself."]})
+        if JobDependency.objects.filter(upstream=upstream, downstream=job).exists():
+            raise Conflict(f"{job.name!r} already depends on {upstream.name!r}.")
+        if JobDependency.would_create_cycle(upstream, job):
+            raise serializers.ValidationError(
+                {"upstream": [f"Depending on {upstream.name!r} would create a cycle of jobs."]}
+            )
+        serializer.save(downstream=job)
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)")
+    def remove_dependency(self, request, pk=None, dependency_id=None):
+        job = self.get_object()
+        link = get_object_or_404(JobDependency, pk=dependency_id, downstream=job)
+        link.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ComponentTypeViewSet(viewsets.ViewSet):
+    """The engine's catalogue of component types, each with its config JSON Schema."""
+
+    lookup_field = "type"
+    lookup_value_regex = r"[a-z_]+"
+
+    @extend_schema(responses={200: dict})
+    def list(self, request):
+        specs = [spec.as_dict() for spec in all_specs()]
+        kind = request.query_params.get("kind")
+        if kind:
+            specs = [spec for spec in specs if spec["kind"] == kind]
+        return Response({"count": len(specs), "next": None, "previous": None, "results": specs})
+
+    @extend_schema(responses={200: dict})
+    def retrieve(self, request, type=None):
+        try:
+            return Response(get_spec(type).as_dict())
+        except UnknownComponentType:
+            raise NotFound(f"No component type {type!r}.") from None

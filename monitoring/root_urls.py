@@ -1,0 +1,3 @@
+"""Routes outside /api/v1: Prometheus /metrics (monitoring issue)."""
+
+urlpatterns = []

@@ -1,0 +1,153 @@
+"""Shared fixtures: users and API clients, and real database targets.
+
+PostgreSQL/MariaDB tests skip when the service is down on a laptop; in CI
+(`ETL_REQUIRE_SERVICES=1`, set by .ci/run) a missing service fails them instead.
+"""
+
+import os
+import uuid
+
+import psycopg
+import pymysql
+import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+PG_ADMIN_URL = os.environ.get("ETL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_HOST = os.environ.get("ETL_TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("ETL_TEST_MYSQL_PORT", "3306"))
+MYSQL_USER = os.environ.get("ETL_TEST_MYSQL_USER", "root")
+MYSQL_PASSWORD = os.environ.get("ETL_TEST_MYSQL_PASSWORD", "")
+
+
+def _service_missing(name: str, error: Exception):
+    message = f"{name} is not reachable: {error}"
+    if os.environ.get("ETL_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pg_target():
+    """A fresh PostgreSQL schema, dropped afterwards.
+
+    Yields a dict: `url` (libpq URL), `schema`, `connection` (engine connection
+    dict of kind postgres) and `conn` (an autocommit psycopg connection for
+    assertions).
+    """
+    try:
+        conn = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        _service_missing("PostgreSQL", error)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    info = conn.info
+    try:
+        yield {
+            "url": PG_ADMIN_URL,
+            "schema": schema,
+            "conn": conn,
+            "connection": {
+                "kind": "postgres",
+                "host": info.host,
+                "port": info.port,
+                "database": info.dbname,
+                "user": info.user,
+                "password": info.password or "",
+            },
+        }
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
+
+
+@pytest.fixture
+def mysql_target():
+    """A fresh MariaDB/MySQL database, dropped afterwards (same keys as pg_target,
+    with `database` instead of `schema`)."""
+    try:
+        conn = pymysql.connect(
+            host=MYSQL_HOST,
+            port=MYSQL_PORT,
+            user=MYSQL_USER,
+            password=MYSQL_PASSWORD,
+            autocommit=True,
+            connect_timeout=3,
+        )
+    except pymysql.MySQLError as error:
+        _service_missing("MariaDB", error)
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    conn.select_db(database)
+    try:
+        yield {
+            "database": database,
+            "conn": conn,
+            "connection": {
+                "kind": "mysql",
+                "host": MYSQL_HOST,
+                "port": MYSQL_PORT,
+                "database": database,
+                "user": MYSQL_USER,
+                "password": MYSQL_PASSWORD,
+            },
+        }
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        conn.close()
+
+
+@pytest.fixture
+def data_root(tmp_path, settings):
+    """A temporary folder configured as the only ETL data root."""
+    root = tmp_path / "data"
+    root.mkdir()
+    settings.ETL_DATA_ROOTS = [str(root.resolve())]
+    return root
+
+
+def make_user(username: str, *perms: str, superuser: bool = False) -> User:
+    """A user holding the given `app_label.codename` permissions."""
+    user = User.objects.create_user(username, f"{username}@example.com", "pw-" + uuid.uuid4().hex)
+    user.is_superuser = superuser
+    user.is_staff = superuser
+    user.save()
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client authenticated with the user's token (anonymous for None)."""
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", superuser=True)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def reader_client(db):
+    """Authenticated, no model permissions: may read, may not write."""
+    return client_for(make_user("reader"))
+
+
+@pytest.fixture
+def anon_client():
+    return client_for(None)
