@@ -28,6 +28,16 @@ def _service_missing(name: str, error: Exception):
     pytest.skip(message)
 
 
+# DEBUG is off under pytest, so contexts refuse to encrypt secrets without a
+# configured key (contexts/crypto.py); every test gets this fixed one.
+TEST_CREDENTIALS_KEY = "jG_IK6fTzGR-fW7TfJ8ijn41gO111y0EeAAnvqXVlso="
+
+
+@pytest.fixture(autouse=True)
+def credentials_key(settings):
+    settings.ETL_CREDENTIALS_KEY = TEST_CREDENTIALS_KEY
+
+
 @pytest.fixture
 def pg_target():
     """A fresh PostgreSQL schema, dropped afterwards.

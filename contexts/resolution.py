@@ -1,0 +1,213 @@
+"""Turn a job plus a context (plus run-time overrides) into what the engine runs.
+
+`resolve_run_inputs` picks the context, checks every `${name}` / `${env.NAME}`
+placeholder and every `connection` against it, and only then substitutes:
+a missing value is a `RunInputError` naming what is missing and which
+component field uses it, raised before any data moves.
+
+The result holds secrets (`components`, `connections`): callers pass it to
+the engine and never log or store it. What is safe to keep is `parameters`
+(secret values shown as "***"), and `secrets` feeds `redact` for every log
+line and error message of the run.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from contexts import crypto
+from contexts.models import Context, Credential
+from contexts.redaction import MASK, redact
+from contexts.values import ParameterType, coerce_value
+
+__all__ = ["ResolvedRun", "RunInputError", "redact", "resolve_run_inputs"]
+
+PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
+ENV_PREFIX = "env."
+# Component types that read or write through a credential of a given kind.
+CONNECTION_KINDS = (Credential.Kind.POSTGRES, Credential.Kind.MYSQL, Credential.Kind.SQLITE)
+
+
+@dataclass
+class ResolvedRun:
+    context: Context | None
+    components: list[dict]
+    connections: dict[str, dict]
+    parameters: dict
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def context_name(self) -> str | None:
+        return self.context.name if self.context else None
+
+
+class RunInputError(Exception):
+    """The run's inputs are incomplete or wrong. `details`: field -> list of messages."""
+
+    def __init__(self, details: dict[str, list[str]]):
+        self.details = {key: list(messages) for key, messages in details.items()}
+        super().__init__("; ".join(f"{key}: {' '.join(messages)}" for key, messages in self.details.items()))
+
+
+def resolve_run_inputs(job, context_name: str | None = None, overrides: dict | None = None) -> ResolvedRun:
+    context = choose_context(job, context_name)
+    components = job.component_dicts()
+    problems: dict[str, list[str]] = defaultdict(list)
+    try:
+        values, secret_values = _effective_parameters(context, overrides, problems)
+        environment = dict(context.environment) if context else {}
+        credentials = {c.name: c for c in context.credentials.all()} if context else {}
+        _check_placeholders(components, context, values, environment, problems)
+        # Plain connection names are checked now, so one error lists every problem;
+        # names built from placeholders only once substituted.
+        _check_connections(components, context, credentials, problems, with_placeholders=False)
+        if problems:
+            raise RunInputError(problems)
+
+        substituted = _substitute(components, values, environment)
+        _check_connections(substituted, context, credentials, problems, with_placeholders=True)
+        if problems:
+            raise RunInputError(problems)
+        connections = {
+            name: credentials[name].connection_dict() for name in _connection_names(substituted).values()
+        }
+        # Every secret of the context is masked, not only those of the credentials used.
+        credential_secrets = [value for c in credentials.values() for value in c.plain_secrets().values()]
+    except crypto.CredentialKeyError as error:
+        raise RunInputError({"context": [str(error)]}) from None
+
+    safe_parameters = {
+        name: MASK if name in secret_values and value is not None else value for name, value in values.items()
+    }
+    return ResolvedRun(
+        context=context,
+        components=substituted,
+        connections=connections,
+        parameters=safe_parameters,
+        secrets=sorted({*secret_values.values(), *credential_secrets} - {"", None}),
+    )
+
+
+def choose_context(job, context_name: str | None) -> Context | None:
+    """The named context, else the job's default, else the one marked default, else none."""
+    if context_name:
+        context = Context.objects.filter(name=context_name).first()
+        if context is None:
+            known = ", ".join(Context.objects.values_list("name", flat=True)) or "none yet"
+            raise RunInputError({"context": [f"No context named {context_name!r}; known: {known}."]})
+        return context
+    if job.default_context_id:
+        return job.default_context
+    return Context.objects.filter(is_default=True).first()
+
+
+def _effective_parameters(context, overrides, problems) -> tuple[dict, dict]:
+    """(name -> value for every parameter, name -> value for the secret ones); overrides win."""
+    stored = {p.name: p for p in context.parameters.all()} if context else {}
+    values = {name: parameter.plain_value() for name, parameter in stored.items()}
+    if overrides is None:
+        overrides = {}
+    if not isinstance(overrides, dict):
+        problems["parameters"].append("Give parameters as an object of name -> value.")
+        overrides = {}
+    for name, given in overrides.items():
+        parameter = stored.get(name)
+        if parameter is None:
+            if context is None:
+                problems[f"parameters.{name}"].append(
+                    "No context is in use, so there is no parameter to override; choose a context."
+                )
+            else:
+                known = ", ".join(sorted(stored)) or "none"
+                problems[f"parameters.{name}"].append(
+                    f"Context {context.name!r} has no parameter {name!r}; its parameters: {known}."
+                )
+            continue
+        try:
+            values[name] = coerce_value(parameter.type, given)
+        except ValueError as error:
+            problems[f"parameters.{name}"].append(f"{error} ({parameter.type} parameter)")
+    secret_values = {name: values[name] for name, p in stored.items() if p.type == ParameterType.SECRET}
+    return values, secret_values
+
+
+def _strings(value, path: str):
+    """Every (path, text) inside a nested config."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _strings(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, f"{path}.{index}")
+
+
+def _check_placeholders(components, context, values, environment, problems) -> None:
+    where = f"context {context.name!r}" if context else "no context (none given, no default)"
+    for component in components:
+        for path, text in _strings(component.get("config") or {}, f"components.{component['name']}.config"):
+            for reference in PLACEHOLDER.findall(text):
+                reference = reference.strip()
+                if reference.startswith(ENV_PREFIX):
+                    env_name = reference[len(ENV_PREFIX) :]
+                    if env_name not in environment:
+                        problems[path].append(f"Environment value {env_name!r} is not set in {where}.")
+                elif reference not in values:
+                    problems[path].append(f"Parameter {reference!r} is not defined in {where}.")
+                elif values[reference] is None:
+                    problems[path].append(
+                        f"Parameter {reference!r} has no value in {where}; give one when starting the run."
+                    )
+
+
+def _substitute(components, values, environment) -> list[dict]:
+    # The engine owns the placeholder syntax and typing; imported here so the
+    # contexts app does not load the engine until a run is resolved.
+    from execution.engine.runner import resolve_placeholders
+
+    known_values = {name: value for name, value in values.items() if value is not None}
+    return resolve_placeholders(components, known_values, environment)
+
+
+def _connection_names(components) -> dict[str, object]:
+    """Component name -> its config's `connection` value, for components that have one."""
+    return {
+        component["name"]: component["config"]["connection"]
+        for component in components
+        if "connection" in (component.get("config") or {})
+    }
+
+
+def _check_connections(components, context, credentials, problems, *, with_placeholders: bool) -> None:
+    types = {component["name"]: component["type"] for component in components}
+    for component_name, name in _connection_names(components).items():
+        if is_placeholder(name) != with_placeholders:
+            continue
+        path = f"components.{component_name}.config.connection"
+        if not isinstance(name, str) or not name:
+            problems[path].append("Give the name of a credential of the context.")
+        elif name not in credentials:
+            problems[path].append(_no_credential_message(name, context, credentials))
+        else:
+            kind = credentials[name].kind
+            type_name = types[component_name]
+            expected = next((k for k in CONNECTION_KINDS if type_name.startswith(f"{k}_")), kind)
+            if kind != expected:
+                problems[path].append(
+                    f"Credential {name!r} is a {kind} credential; {type_name} needs {expected}."
+                )
+
+
+def _no_credential_message(name, context, credentials) -> str:
+    if context is None:
+        return (
+            f"Credential {name!r} needs a context, and none was given (the job has no default "
+            "and no context is marked default)."
+        )
+    known = ", ".join(sorted(credentials)) or "none"
+    return f"Context {context.name!r} has no credential {name!r}; its credentials: {known}."
+
+
+def is_placeholder(value) -> bool:
+    return isinstance(value, str) and PLACEHOLDER.search(value) is not None
