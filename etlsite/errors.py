@@ -48,6 +48,12 @@ def error_body(code: str, message: str, details=None) -> dict:
 def _first_message(details) -> str:
     """A one-line summary of nested field errors: `field: message`."""
     if isinstance(details, dict):
+        if "message" in details and "component" in details:
+            # A graph problem: {"component", "field", "message"}.
+            where = f"component '{details['component']}'"
+            if details.get("field"):
+                where += f", field '{details['field']}'"
+            return f"{where}: {details['message']}"
         for key, value in details.items():
             inner = _first_message(value)
             return inner if key == "non_field_errors" else f"{key}: {inner}"

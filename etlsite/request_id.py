@@ -25,16 +25,29 @@ class RequestIDMiddleware:
         offered = request.headers.get(HEADER, "")
         request_id = offered if _ACCEPTED.match(offered) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _current_request_id.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _current_request_id.reset(token)
+        # Not reset on the way out: Django logs 4xx/5xx responses after the
+        # middleware chain returns, and those lines need the id too. The next
+        # request on this thread sets its own.
+        _current_request_id.set(request_id)
+        response = self.get_response(request)
         response[HEADER] = request_id
         return response
 
 
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = current_request_id()
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
         return True
+
+
+def install_log_record_factory() -> None:
+    """Stamp every log record with the request id, whatever handler emits it."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        record.request_id = current_request_id()
+        return record
+
+    logging.setLogRecordFactory(factory)

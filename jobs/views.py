@@ -84,6 +84,7 @@ class JobViewSet(viewsets.ModelViewSet):
             }
         )
 
+    @extend_schema(request=JobDependencySerializer, responses={201: JobDependencySerializer})
     @dependencies.mapping.post
     def add_dependency(self, request, pk=None):
         """Make this job run after `upstream` (by name) with a condition."""
@@ -111,13 +112,25 @@ class JobViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ComponentTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["source", "transform", "sink", "metric"])
+    summary = serializers.CharField()
+    description = serializers.CharField()
+    config_schema = serializers.JSONField(help_text="JSON Schema (draft 2020-12) of the component's config.")
+    example = serializers.JSONField(help_text="A config that passes the schema.")
+    inputs = serializers.JSONField(help_text='{"min": n, "max": n or null}')
+    outputs = serializers.ListField(child=serializers.CharField())
+    blocking = serializers.BooleanField(help_text="Accumulates its whole input before emitting.")
+
+
 class ComponentTypeViewSet(viewsets.ViewSet):
     """The engine's catalogue of component types, each with its config JSON Schema."""
 
     lookup_field = "type"
     lookup_value_regex = r"[a-z_]+"
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=ComponentTypeSerializer(many=True))
     def list(self, request):
         specs = [spec.as_dict() for spec in all_specs()]
         kind = request.query_params.get("kind")
@@ -125,7 +138,7 @@ class ComponentTypeViewSet(viewsets.ViewSet):
             specs = [spec for spec in specs if spec["kind"] == kind]
         return Response({"count": len(specs), "next": None, "previous": None, "results": specs})
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=ComponentTypeSerializer)
     def retrieve(self, request, type=None):
         try:
             return Response(get_spec(type).as_dict())
