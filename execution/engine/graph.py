@@ -34,9 +34,21 @@ def _schema_errors(spec, config) -> list[tuple[str, str]]:
         elif error.validator == "additionalProperties":
             message = error.message.replace("Additional properties are not allowed", "Unknown field")
         else:
-            message = error.message
+            message = _readable_message(error)
         problems.append((f"config.{path}" if path else "config", message))
     return problems
+
+
+def _readable_message(error) -> str:
+    """Messages for the schema shapes the components use: a value that may also be
+    a `${param}` placeholder (anyOf), and patterns explained by their description."""
+    if error.validator == "anyOf" and error.context:
+        first_choice = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == 0]
+        if first_choice:
+            return f"{_readable_message(first_choice[0])} (or a ${{parameter}} placeholder)"
+    if error.validator == "pattern" and isinstance(error.schema, dict) and error.schema.get("description"):
+        return f"{error.instance!r} is not valid: {error.schema['description']}"
+    return error.message
 
 
 def validate_components(components: list[dict]) -> list[GraphError]:
@@ -78,6 +90,14 @@ def validate_components(components: list[dict]) -> list[GraphError]:
         if check and not schema_problems:
             for field, message in check(config):
                 errors.append(GraphError(message, component=name, field=f"config.{field}"))
+        check_inputs = getattr(spec.implementation, "check_inputs", None)
+        if check_inputs and not schema_problems:
+            for field, message in check_inputs(config, component.get("inputs", []) or []):
+                errors.append(
+                    GraphError(
+                        message, component=name, field=field if field == "inputs" else f"config.{field}"
+                    )
+                )
 
     for component in components:
         name = component.get("name", "")

@@ -1,0 +1,11 @@
+"""Every built-in component type. Importing this package runs each module's
+`@register` decorators, filling the registry."""
+
+from execution.engine.components import (  # noqa: F401
+    checks,
+    db_sinks,
+    db_sources,
+    file_sinks,
+    file_sources,
+    transforms,
+)

@@ -1,0 +1,172 @@
+"""The three contracts every component type implements, and helpers for their
+config schemas.
+
+A run pushes Polars batches through the graph:
+
+- a `Source` yields batches (at least one, possibly empty, so downstream
+  components always learn the columns);
+- a `Transform` receives batches from its inputs and emits `(port, batch)`
+  pairs; a blocking one keeps what it needs and emits in `finish`;
+- a `Sink` writes batches inside something it can undo, and only makes them
+  visible in `commit` (after every source is exhausted and nothing failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from execution.engine.registry import MAIN_PORT
+
+if TYPE_CHECKING:
+    from execution.engine.runner import RunContext
+
+Emitted = list[tuple[str, pl.DataFrame]]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+PLACEHOLDER = {
+    "type": "string",
+    "pattern": r"^\$\{[^}]+\}$",
+    "description": "A ${parameter} or ${env.NAME} placeholder, resolved when the job runs.",
+}
+
+
+def config_schema(properties: dict, required: tuple[str, ...] = (), **extra) -> dict:
+    """A closed object schema (unknown fields are errors) for a component config."""
+    schema = {
+        "$schema": SCHEMA_DIALECT,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "required": list(required),
+    }
+    schema.update(extra)
+    return schema
+
+
+def with_placeholder(schema: dict) -> dict:
+    """Let a non-string field also hold a `${param}` placeholder."""
+    description = schema.pop("description", None)
+    wrapped = {"anyOf": [schema, PLACEHOLDER]}
+    if description:
+        wrapped["description"] = description
+    return wrapped
+
+
+def string(description: str, **extra) -> dict:
+    return {"type": "string", "description": description, **extra}
+
+
+def integer(description: str, minimum: int | None = None) -> dict:
+    schema = {"type": "integer", "description": description}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    return with_placeholder(schema)
+
+
+def boolean(description: str) -> dict:
+    return with_placeholder({"type": "boolean", "description": description})
+
+
+def choice(description: str, options: list[str]) -> dict:
+    return with_placeholder({"enum": options, "description": description})
+
+
+def names(description: str, min_items: int = 0) -> dict:
+    return {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "minItems": min_items,
+        "description": description,
+    }
+
+
+def is_placeholder(value) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def main(batch: pl.DataFrame) -> Emitted:
+    return [(MAIN_PORT, batch)]
+
+
+class Component:
+    """Common state: the component's name, its resolved config and the run's context."""
+
+    def __init__(self, name: str, config: dict, ctx: RunContext):
+        self.name = name
+        self.config = config
+        self.ctx = ctx
+
+    @classmethod
+    def check_config(cls, config: dict) -> list[tuple[str, str]]:
+        """Semantic checks beyond the JSON Schema: `(field, message)` pairs."""
+        return []
+
+    @classmethod
+    def check_inputs(cls, config: dict, inputs: list[str]) -> list[tuple[str, str]]:
+        """Checks that need both the config and the input list."""
+        return []
+
+    def log(self, level: str, message: str) -> None:
+        if self.ctx.log:
+            self.ctx.log(level, self.name, message)
+
+    def close(self) -> None:
+        """Release files and connections; called once, success or not."""
+
+
+class Source(Component):
+    # Progress: `progress_done` of `progress_total` units (bytes for files,
+    # rows for tables); total is None when unknown.
+    progress_total: int | None = None
+    progress_done: int = 0
+    bytes_read: int = 0
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        raise NotImplementedError
+
+
+class Transform(Component):
+    def process(self, batch: pl.DataFrame, input_name: str) -> Emitted:
+        raise NotImplementedError
+
+    def input_finished(self, input_name: str) -> Emitted:
+        """One input has no more batches (a join releases its buffered left side here)."""
+        return []
+
+    def finish(self) -> Emitted:
+        """Every input has finished: blocking transforms emit their result here."""
+        return []
+
+
+class Sink(Component):
+    def write(self, batch: pl.DataFrame) -> None:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Do all the work that can still fail (merges, flushes) before any commit."""
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+
+class MetricRecorder(Component):
+    """Consumes batches and produces custom metrics: `{name, value, labels}` dicts."""
+
+    def process(self, batch: pl.DataFrame, input_name: str) -> Emitted:
+        raise NotImplementedError
+
+    def input_finished(self, input_name: str) -> Emitted:
+        return []
+
+    def finish(self) -> Emitted:
+        return []
+
+    def metrics(self) -> list[dict]:
+        raise NotImplementedError

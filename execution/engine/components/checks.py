@@ -1,0 +1,148 @@
+"""`validate` (rows against a schema, rejects on a second port) and `metric`
+(a custom metric per run)."""
+
+import polars as pl
+
+from execution.engine import expressions
+from execution.engine.components.base import (
+    MetricRecorder,
+    Transform,
+    choice,
+    config_schema,
+    is_placeholder,
+    string,
+)
+from execution.engine.errors import EngineError
+from execution.engine.registry import MAIN_PORT, METRIC, TRANSFORM, register
+
+REJECTS_PORT = "rejects"
+REASON_COLUMN = "_reject_reason"
+
+
+@register(
+    "validate",
+    kind=TRANSFORM,
+    summary="Check rows against a schema; invalid rows go to `<name>.rejects` or fail the run.",
+    config_schema=config_schema(
+        {
+            "schema": string("Name of the schema (see /api/v1/schemas/) the rows must satisfy.", minLength=1),
+            "on_invalid": choice(
+                "`reject` (default): invalid rows go to the rejects port; `fail`: the run fails.",
+                ["reject", "fail"],
+            ),
+        },
+        required=("schema",),
+    ),
+    example={"schema": "flights", "on_invalid": "reject"},
+    outputs=(MAIN_PORT, REJECTS_PORT),
+)
+class Validate(Transform):
+    """Rejected rows keep their columns and gain `_reject_reason`. Use
+    `"<name>.rejects"` as another component's input to keep them."""
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        schema_name = config["schema"]
+        if schema_name not in ctx.schemas:
+            raise EngineError(
+                f"Unknown schema {schema_name!r}; define it under /api/v1/schemas/ first.",
+                component=name,
+                field="config.schema",
+            )
+        from execution.engine.validation import compile_schema
+
+        self.compiled = compile_schema(ctx.schemas[schema_name])
+
+    def process(self, batch, input_name):
+        valid, rejected = self.compiled.split(batch)
+        if rejected.height and self.config.get("on_invalid", "reject") == "fail":
+            first = rejected.row(0, named=True)
+            raise EngineError(
+                f"{rejected.height} row(s) in this batch break schema {self.config['schema']!r}; "
+                f"first: {first.get(REASON_COLUMN)}",
+                component=self.name,
+            )
+        return [(MAIN_PORT, valid), (REJECTS_PORT, rejected)]
+
+
+@register(
+    "metric",
+    kind=METRIC,
+    summary="Record a custom metric for the run: a SQL aggregate over the input, with labels.",
+    config_schema=config_schema(
+        {
+            "name": string("Metric name (letters, digits, _).", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+            "value": string("SQL aggregate over the input, e.g. `sum(amount)` or `count(*)`.", minLength=1),
+            "labels": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Fixed labels attached to the value.",
+            },
+        },
+        required=("name", "value"),
+    ),
+    example={"name": "late_flights", "value": "count(*)", "labels": {"airport": "JFK"}},
+    outputs=(),
+)
+class Metric(MetricRecorder):
+    """Keeps only the columns the expression uses, and evaluates it once the
+    input is exhausted. A NULL result (e.g. sum of nothing) is recorded as null."""
+
+    @classmethod
+    def check_config(cls, config):
+        if is_placeholder(config["value"]):
+            return []
+        problem = expressions.parse_problem(config["value"])
+        return [("value", problem)] if problem else []
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        parsed = expressions.parse(config["value"], component=name, field="config.value")
+        self.columns = sorted(set(parsed.meta.root_names()))
+        self.parts: list[pl.DataFrame] = []
+        self.value = None
+
+    def process(self, batch, input_name):
+        missing = [column for column in self.columns if column not in batch.columns]
+        if missing:
+            raise EngineError(
+                f"Unknown column(s) {missing}; the input has: {', '.join(batch.columns)}",
+                component=self.name,
+                field="config.value",
+            )
+        self.parts.append(
+            batch.select(self.columns) if self.columns else batch.select(pl.lit(1).alias("_row"))
+        )
+        return []
+
+    def finish(self):
+        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
+        self.parts = []
+        try:
+            result = pl.SQLContext(data=data).execute(
+                # Polars SQL over the in-memory frame: it cannot reach a database.
+                f"SELECT {self.config['value']} AS value FROM data",  # noqa: S608
+                eager=True,
+            )
+        except Exception as error:  # noqa: BLE001 - Polars SQL raises several kinds
+            raise EngineError(
+                expressions.first_line(error), component=self.name, field="config.value"
+            ) from None
+        if result.height != 1:
+            raise EngineError(
+                "The value must be an aggregate giving one number (e.g. `count(*)`, `sum(amount)`).",
+                component=self.name,
+                field="config.value",
+            )
+        value = result.item(0, 0)
+        self.value = float(value) if value is not None and not isinstance(value, bool) else value
+        return []
+
+    def metrics(self):
+        return [
+            {
+                "name": self.config["name"],
+                "value": self.value,
+                "labels": dict(self.config.get("labels") or {}),
+            }
+        ]

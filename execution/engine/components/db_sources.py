@@ -1,0 +1,296 @@
+"""Sources reading a table or a query from PostgreSQL, MySQL/MariaDB or SQLite,
+streamed with server-side (unbuffered) cursors, `batch_size` rows at a time."""
+
+import json
+import sqlite3
+from urllib.parse import quote
+
+import polars as pl
+import psycopg
+import pymysql
+import pymysql.cursors
+from psycopg.types.string import TextLoader
+from pymysql.constants import FIELD_TYPE
+
+from execution.engine.components.base import Source, config_schema, string
+from execution.engine.connections import open_connection
+from execution.engine.errors import EngineError
+from execution.engine.paths import resolve_path
+from execution.engine.registry import SOURCE, register
+from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts
+
+CONNECTION = string("Name of a connection (a credential of the run's context).", minLength=1)
+TABLE = string("Table to read, `table` or `schema.table`.", pattern=TABLE_NAME_PATTERN)
+QUERY = string("A SELECT query to read instead of a table (runs on that database as written).", minLength=1)
+TABLE_OR_QUERY = {"oneOf": [{"required": ["table"]}, {"required": ["query"]}]}
+
+DATABASE_ERRORS = (psycopg.Error, pymysql.MySQLError, sqlite3.Error)
+
+
+def connection_settings(component, config) -> dict:
+    name = config["connection"]
+    try:
+        return component.ctx.connections[name]
+    except KeyError:
+        raise EngineError(
+            f"Unknown connection {name!r}; add a credential of that name to the context "
+            "(or pass --connection name=URL).",
+            component=component.name,
+            field="config.connection",
+        ) from None
+
+
+class DatabaseSource(Source):
+    dialect = POSTGRES
+
+    def select_statement(self) -> str:
+        if "query" in self.config:
+            return self.config["query"]
+        schema, table = table_parts(self.config["table"], component=self.name)
+        return f"SELECT * FROM {self.dialect.table(schema, table)}"  # noqa: S608 - quoted identifiers
+
+    def database_error(self, error) -> EngineError:
+        field = "config.query" if "query" in self.config else "config.table"
+        return EngineError(
+            f"The database refused the read: {str(error).strip()}", component=self.name, field=field
+        )
+
+    def frames_from_rows(self, fetch, names: list[str], schema: dict):
+        """Pull `batch_size` rows at a time and turn each block into a frame;
+        columns whose type the driver does not tell keep the first block's type."""
+        emitted = False
+        while True:
+            rows = fetch(self.ctx.batch_size)
+            if not rows and emitted:
+                break
+            frame = pl.DataFrame(
+                rows, schema=names, schema_overrides=schema, orient="row", infer_schema_length=None
+            )
+            for column, dtype in frame.schema.items():
+                if column not in schema and dtype != pl.Null:
+                    schema[column] = dtype
+            self.progress_done += frame.height
+            emitted = True
+            yield frame
+            if not rows:
+                break
+
+
+_PG_TYPES = {
+    "bool": pl.Boolean,
+    "int2": pl.Int16,
+    "int4": pl.Int32,
+    "int8": pl.Int64,
+    "float4": pl.Float32,
+    "float8": pl.Float64,
+    "text": pl.String,
+    "varchar": pl.String,
+    "bpchar": pl.String,
+    "name": pl.String,
+    "date": pl.Date,
+    "time": pl.Time,
+    "timestamp": pl.Datetime("us"),
+    "timestamptz": pl.Datetime("us", "UTC"),
+    "interval": pl.Duration("us"),
+    "bytea": pl.Binary,
+}
+# Types without a Polars counterpart arrive as their text form.
+_PG_AS_TEXT = ("json", "jsonb", "uuid", "inet", "cidr", "macaddr", "money", "xml")
+
+
+@register(
+    "postgres_source",
+    kind=SOURCE,
+    summary="Read a PostgreSQL table or query, streamed through a server-side cursor.",
+    config_schema=config_schema(
+        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
+    ),
+    example={"connection": "warehouse", "table": "public.flights"},
+)
+class PostgresSource(DatabaseSource):
+    """Progress is rows read of the planner's row estimate. numeric columns with
+    a declared precision become decimals, others floats; json, uuid and other
+    types without a Polars counterpart arrive as text."""
+
+    dialect = POSTGRES
+
+    def batches(self):
+        connection = open_connection(connection_settings(self, self.config))
+        for type_name in _PG_AS_TEXT:
+            connection.adapters.register_loader(type_name, TextLoader)
+        try:
+            statement = self.select_statement()
+            self.progress_total = self._estimate(connection, statement)
+            with connection.cursor(name=f"etl_{self.name}") as cursor:
+                cursor.execute(statement)
+                names, schema = self._schema(connection, cursor.description)
+                yield from self.frames_from_rows(cursor.fetchmany, names, schema)
+        except psycopg.Error as error:
+            raise self.database_error(error) from None
+        finally:
+            connection.rollback()
+            connection.close()
+
+    def _estimate(self, connection, statement) -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"]) or None
+
+    def _schema(self, connection, description):
+        names = [column.name for column in description]
+        schema = {}
+        for column in description:
+            info = connection.adapters.types.get(column.type_code)
+            type_name = info.name if info else ""
+            if type_name == "numeric":
+                schema[column.name] = (
+                    pl.Decimal(column.precision, column.scale) if column.precision else pl.Float64
+                )
+            elif type_name in _PG_TYPES:
+                schema[column.name] = _PG_TYPES[type_name]
+            elif type_name in _PG_AS_TEXT:
+                schema[column.name] = pl.String
+        return names, schema
+
+
+_MYSQL_TYPES = {
+    FIELD_TYPE.SHORT: pl.Int16,
+    FIELD_TYPE.INT24: pl.Int32,
+    FIELD_TYPE.LONG: pl.Int64,
+    FIELD_TYPE.LONGLONG: pl.Int64,
+    FIELD_TYPE.FLOAT: pl.Float32,
+    FIELD_TYPE.DOUBLE: pl.Float64,
+    FIELD_TYPE.DATE: pl.Date,
+    FIELD_TYPE.DATETIME: pl.Datetime("us"),
+    FIELD_TYPE.TIMESTAMP: pl.Datetime("us"),
+    FIELD_TYPE.TIME: pl.Duration("us"),
+    FIELD_TYPE.VARCHAR: pl.String,
+    FIELD_TYPE.VAR_STRING: pl.String,
+    FIELD_TYPE.STRING: pl.String,
+    FIELD_TYPE.JSON: pl.String,
+}
+
+
+@register(
+    "mysql_source",
+    kind=SOURCE,
+    summary="Read a MySQL/MariaDB table or query, streamed through an unbuffered cursor.",
+    config_schema=config_schema(
+        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
+    ),
+    example={"connection": "shop", "table": "orders"},
+)
+class MySQLSource(DatabaseSource):
+    """Progress is rows read of the table's row estimate (information_schema).
+    TINYINT(1) columns become booleans, DECIMAL columns decimals."""
+
+    dialect = MYSQL
+
+    def batches(self):
+        connection = open_connection(connection_settings(self, self.config))
+        try:
+            self.progress_total = self._estimate(connection)
+            cursor = connection.cursor(pymysql.cursors.SSCursor)
+            try:
+                cursor.execute(self.select_statement())
+                names, schema = self._schema(cursor.description)
+                yield from self.frames_from_rows(
+                    lambda size: [self._convert(r, names, schema) for r in cursor.fetchmany(size)],
+                    names,
+                    schema,
+                )
+            finally:
+                cursor.close()
+        except pymysql.MySQLError as error:
+            raise self.database_error(error) from None
+        finally:
+            connection.close()
+
+    def _estimate(self, connection) -> int | None:
+        if "table" not in self.config:
+            return None
+        schema, table = table_parts(self.config["table"], component=self.name)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT TABLE_ROWS FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                (schema, table),
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] else None
+
+    def _schema(self, description):
+        names = [column[0] for column in description]
+        schema = {}
+        for name, type_code, _, length, _, scale, _ in description:
+            if type_code in (FIELD_TYPE.DECIMAL, FIELD_TYPE.NEWDECIMAL):
+                digits = length - (1 if scale else 0) - 1
+                schema[name] = pl.Decimal(max(digits, 1), scale)
+            elif type_code == FIELD_TYPE.TINY:
+                schema[name] = pl.Boolean if length == 1 else pl.Int8
+            elif type_code in _MYSQL_TYPES:
+                schema[name] = _MYSQL_TYPES[type_code]
+        return names, schema
+
+    @staticmethod
+    def _convert(row, names, schema):
+        # PyMySQL returns TINYINT(1) as 0/1 and DECIMAL as Decimal; Polars wants bool and Decimal.
+        return tuple(
+            bool(value) if value is not None and schema.get(name) == pl.Boolean else value
+            for name, value in zip(names, row, strict=True)
+        )
+
+
+@register(
+    "sqlite_source",
+    kind=SOURCE,
+    summary="Read a SQLite table or query from a database file under the data roots (or a connection).",
+    config_schema=config_schema(
+        {
+            "path": string("Database file, relative to a data root.", minLength=1),
+            "connection": CONNECTION,
+            "table": TABLE,
+            "query": QUERY,
+        },
+        allOf=[TABLE_OR_QUERY, {"oneOf": [{"required": ["path"]}, {"required": ["connection"]}]}],
+    ),
+    example={"path": "shop.sqlite3", "table": "orders"},
+)
+class SQLiteSource(DatabaseSource):
+    """SQLite columns have no strict types: each column's type is inferred from
+    the values of the first batch (dates stored as text stay text)."""
+
+    dialect = SQLITE
+
+    def batches(self):
+        connection = open_sqlite(self)
+        try:
+            cursor = connection.execute(self.select_statement())
+            names = [column[0] for column in cursor.description]
+            if "table" in self.config:
+                schema, table = table_parts(self.config["table"], component=self.name)
+                counted = connection.execute(f"SELECT count(*) FROM {self.dialect.table(schema, table)}")  # noqa: S608
+                self.progress_total = counted.fetchone()[0]
+            yield from self.frames_from_rows(cursor.fetchmany, names, {})
+        except sqlite3.Error as error:
+            raise self.database_error(error) from None
+        finally:
+            connection.close()
+
+
+def open_sqlite(component, *, create: bool = False):
+    """The SQLite database of a source or sink: a file under the data roots, or a connection."""
+    if "connection" in component.config:
+        return open_connection(connection_settings(component, component.config))
+    path = resolve_path(
+        component.config["path"], component.ctx.data_roots, component=component.name, must_exist=not create
+    )
+    try:
+        mode = "rwc" if create else "rw"
+        return sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True, isolation_level=None)
+    except sqlite3.Error as error:
+        raise EngineError(
+            f"Cannot open the database file: {error}", component=component.name, field="config.path"
+        ) from None

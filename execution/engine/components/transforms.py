@@ -1,0 +1,494 @@
+"""Transforms: row-wise ones stream batch by batch; sort, aggregate and the
+build (right) side of a join accumulate their input first."""
+
+import polars as pl
+
+from execution.engine import expressions
+from execution.engine.components.base import (
+    Transform,
+    boolean,
+    choice,
+    config_schema,
+    integer,
+    is_placeholder,
+    main,
+    names,
+    string,
+)
+from execution.engine.errors import EngineError
+from execution.engine.graph import split_input
+from execution.engine.registry import TRANSFORM, register
+from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, polars_type
+
+POLARS_ERRORS = (pl.exceptions.PolarsError,)
+
+
+def expression_problems(expressions_by_field: dict[str, str]) -> list[tuple[str, str]]:
+    problems = []
+    for field, text in expressions_by_field.items():
+        if is_placeholder(text):
+            continue
+        problem = expressions.parse_problem(text)
+        if problem:
+            problems.append((field, problem))
+    return problems
+
+
+@register(
+    "filter",
+    kind=TRANSFORM,
+    summary="Keep the rows where a SQL condition is true.",
+    config_schema=config_schema(
+        {"where": string("SQL condition, e.g. `dep_time IS NOT NULL AND carrier = 'AA'`.", minLength=1)},
+        required=("where",),
+    ),
+    example={"where": "amount > 0"},
+)
+class Filter(Transform):
+    """Rows where the condition is false or NULL are dropped."""
+
+    @classmethod
+    def check_config(cls, config):
+        return expression_problems({"where": config["where"]})
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.condition = expressions.parse(config["where"], component=name, field="config.where")
+
+    def process(self, batch, input_name):
+        try:
+            return main(batch.filter(self.condition))
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(error, component=self.name, field="config.where") from None
+
+
+@register(
+    "derive",
+    kind=TRANSFORM,
+    summary="Add or replace columns computed by SQL expressions.",
+    config_schema=config_schema(
+        {
+            "columns": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "New column name -> SQL expression; later ones may use earlier ones.",
+            }
+        },
+        required=("columns",),
+    ),
+    example={"columns": {"total": "price * quantity", "carrier_lower": "lower(carrier)"}},
+)
+class Derive(Transform):
+    """Each expression is evaluated in order, so a column may use one derived before it."""
+
+    @classmethod
+    def check_config(cls, config):
+        return expression_problems({f"columns.{name}": text for name, text in config["columns"].items()})
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.columns = [
+            (column, expressions.parse(text, component=name, field=f"config.columns.{column}"))
+            for column, text in config["columns"].items()
+        ]
+
+    def process(self, batch, input_name):
+        for column, expression in self.columns:
+            try:
+                batch = batch.with_columns(expression.alias(column))
+            except POLARS_ERRORS as error:
+                raise expressions.evaluation_error(
+                    error, component=self.name, field=f"config.columns.{column}"
+                ) from None
+        return main(batch)
+
+
+@register(
+    "select",
+    kind=TRANSFORM,
+    summary="Pick, rename and cast columns.",
+    config_schema=config_schema(
+        {
+            "columns": names("Columns to keep, in this order (default: all)."),
+            "rename": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "Old name -> new name, applied after picking.",
+            },
+            "cast": {
+                "type": "object",
+                "additionalProperties": TYPE_NAME_SCHEMA,
+                "description": "Column (new name) -> type; a value that does not convert fails the run.",
+            },
+        }
+    ),
+    example={
+        "columns": ["carrier", "dep_delay"],
+        "rename": {"dep_delay": "delay"},
+        "cast": {"delay": "float"},
+    },
+)
+class Select(Transform):
+    """Picks `columns`, then renames, then casts (strictly: a value that does not convert is an error)."""
+
+    @classmethod
+    def check_config(cls, config):
+        problems = []
+        for column, type_name in (config.get("cast") or {}).items():
+            try:
+                polars_type(type_name)
+            except UnknownTypeName as error:
+                problems.append((f"cast.{column}", str(error)))
+        return problems
+
+    def process(self, batch, input_name):
+        columns = self.config.get("columns")
+        rename = self.config.get("rename") or {}
+        cast = {
+            column: polars_type(type_name) for column, type_name in (self.config.get("cast") or {}).items()
+        }
+        field = "config.columns"
+        try:
+            if columns:
+                batch = batch.select(columns)
+            field = "config.rename"
+            batch = batch.rename(rename)
+            field = "config.cast"
+            return main(batch.cast(cast) if cast else batch)
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(error, component=self.name, field=field) from None
+
+
+@register(
+    "dedupe",
+    kind=TRANSFORM,
+    summary="Drop repeated rows (by key columns), keeping the first seen.",
+    config_schema=config_schema({"keys": names("Columns that identify a row (default: all columns).")}),
+    example={"keys": ["flight_id"]},
+)
+class Dedupe(Transform):
+    """Streams: remembers the keys seen so far (memory grows with distinct keys,
+    not with rows) and passes on each key's first row in input order."""
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.seen: pl.DataFrame | None = None
+
+    def process(self, batch, input_name):
+        keys = self.config.get("keys") or batch.columns
+        try:
+            fresh = batch.unique(subset=keys, keep="first", maintain_order=True)
+            if self.seen is not None:
+                fresh = fresh.join(self.seen, on=keys, how="anti", nulls_equal=True, maintain_order="left")
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(error, component=self.name, field="config.keys") from None
+        new_keys = fresh.select(keys)
+        self.seen = new_keys if self.seen is None else pl.concat([self.seen, new_keys])
+        return main(fresh)
+
+
+@register(
+    "aggregate",
+    kind=TRANSFORM,
+    summary="Group rows and compute SQL aggregates (count, count distinct, sum, avg, min, max).",
+    config_schema=config_schema(
+        {
+            "group_by": names("Grouping columns (empty: one row for the whole input)."),
+            "aggregates": {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "Output column -> SQL aggregate, e.g. `count(*)`, `avg(arr_delay)`.",
+            },
+        },
+        required=("aggregates",),
+    ),
+    example={"group_by": ["carrier"], "aggregates": {"n": "count(*)", "avg_delay": "avg(arr_delay)"}},
+    blocking=True,
+)
+class Aggregate(Transform):
+    """Blocking: collects its input, then runs one SQL GROUP BY over it (Polars SQL)."""
+
+    @classmethod
+    def check_config(cls, config):
+        return expression_problems(
+            {f"aggregates.{name}": text for name, text in config["aggregates"].items()}
+        )
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.parts: list[pl.DataFrame] = []
+
+    def process(self, batch, input_name):
+        self.parts.append(batch)
+        return []
+
+    def finish(self):
+        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
+        self.parts = []
+        return main(
+            run_aggregate_sql(data, self.config.get("group_by") or [], self.config["aggregates"], self.name)
+        )
+
+
+def run_aggregate_sql(
+    data: pl.DataFrame, group_by: list[str], aggregates: dict[str, str], component: str
+) -> pl.DataFrame:
+    """SELECT <group columns>, <aggregates> FROM data GROUP BY <group columns>."""
+    quoted_groups = [expressions.quote_identifier(column) for column in group_by]
+    selected = quoted_groups + [
+        f"{text} AS {expressions.quote_identifier(alias)}" for alias, text in aggregates.items()
+    ]
+    # Polars SQL over the in-memory frame (it cannot reach a database); names are quoted.
+    query = f"SELECT {', '.join(selected)} FROM data"  # noqa: S608
+    if quoted_groups:
+        query += f" GROUP BY {', '.join(quoted_groups)} ORDER BY {', '.join(quoted_groups)}"
+    try:
+        return pl.SQLContext(data=data).execute(query, eager=True)
+    except Exception as error:  # noqa: BLE001 - Polars SQL raises several kinds
+        raise EngineError(
+            expressions.first_line(error), component=component, field="config.aggregates"
+        ) from None
+
+
+JOIN_KEY = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "description": "A column with the same name on both sides."},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["left", "right"],
+            "properties": {
+                "left": {"type": "string", "minLength": 1},
+                "right": {"type": "string", "minLength": 1},
+            },
+            "description": "A left column matched to a differently named right column.",
+        },
+    ]
+}
+
+
+@register(
+    "join",
+    kind=TRANSFORM,
+    summary="Join two inputs on key columns (inner, left, anti, semi).",
+    config_schema=config_schema(
+        {
+            "right": string(
+                "Name of the input component that is the right-hand side (must be in `inputs`).", minLength=1
+            ),
+            "on": {
+                "type": "array",
+                "minItems": 1,
+                "items": JOIN_KEY,
+                "description": 'Join keys: column names, or {"left": ..., "right": ...} pairs.',
+            },
+            "how": choice("Join kind (default inner).", ["inner", "left", "anti", "semi"]),
+            "suffix": string(
+                "Appended to right columns whose name clashes with a left one (default `_right`)."
+            ),
+        },
+        required=("right", "on"),
+    ),
+    example={"right": "carriers", "on": [{"left": "carrier", "right": "code"}], "how": "left"},
+    min_inputs=2,
+    max_inputs=2,
+    blocking=True,
+)
+class Join(Transform):
+    """The input named by `right` is the build side: it is collected whole. The
+    other input streams through, joined batch by batch (left rows that arrive
+    before the right side is complete wait for it). NULL keys never match."""
+
+    @classmethod
+    def check_inputs(cls, config, inputs):
+        right = config.get("right")
+        if is_placeholder(right):
+            return []
+        if right not in inputs:
+            return [("right", f"{right!r} must be one of this component's inputs ({', '.join(inputs)}).")]
+        if len(inputs) == 2 and inputs[0] == inputs[1]:
+            return [
+                (
+                    "inputs",
+                    "The two inputs must differ; to join a component with itself, add a select in between.",
+                )
+            ]
+        return []
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.right_input = config["right"]
+        self.left_on = [key if isinstance(key, str) else key["left"] for key in config["on"]]
+        self.right_on = [key if isinstance(key, str) else key["right"] for key in config["on"]]
+        self.right_parts: list[pl.DataFrame] = []
+        self.right: pl.DataFrame | None = None
+        self.waiting_left: list[pl.DataFrame] = []
+
+    def process(self, batch, input_name):
+        if input_name == self.right_input:
+            self.right_parts.append(batch)
+            return []
+        if self.right is None:
+            self.waiting_left.append(batch)
+            return []
+        return main(self._join(batch))
+
+    def input_finished(self, input_name):
+        if input_name != self.right_input:
+            return []
+        self.right = (
+            pl.concat(self.right_parts, how="vertical_relaxed") if self.right_parts else pl.DataFrame()
+        )
+        self.right_parts = []
+        waiting, self.waiting_left = self.waiting_left, []
+        return [out for batch in waiting for out in main(self._join(batch))]
+
+    def _join(self, left: pl.DataFrame) -> pl.DataFrame:
+        try:
+            return left.join(
+                self.right,
+                left_on=self.left_on,
+                right_on=self.right_on,
+                how=self.config.get("how", "inner"),
+                suffix=self.config.get("suffix", "_right"),
+                maintain_order="left",
+            )
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(error, component=self.name, field="config.on") from None
+
+
+@register(
+    "sort",
+    kind=TRANSFORM,
+    summary="Sort all rows by columns.",
+    config_schema=config_schema(
+        {
+            "by": names("Sort columns, most significant first.", min_items=1),
+            "descending": {
+                "anyOf": [
+                    {"type": "boolean"},
+                    {"type": "array", "items": {"type": "boolean"}},
+                    {"type": "string", "pattern": r"^\$\{[^}]+\}$"},
+                ],
+                "description": "One flag for all columns, or one per column (default false).",
+            },
+        },
+        required=("by",),
+    ),
+    example={"by": ["carrier", "dep_time"], "descending": [False, True]},
+    blocking=True,
+)
+class Sort(Transform):
+    """Blocking: collects its input, sorts it (stable; NULLs last), emits it in batches."""
+
+    @classmethod
+    def check_config(cls, config):
+        descending = config.get("descending")
+        if isinstance(descending, list) and len(descending) != len(config["by"]):
+            return [("descending", f"Give one flag per column of `by` ({len(config['by'])}).")]
+        return []
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.parts: list[pl.DataFrame] = []
+
+    def process(self, batch, input_name):
+        self.parts.append(batch)
+        return []
+
+    def finish(self):
+        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
+        self.parts = []
+        try:
+            data = data.sort(
+                self.config["by"],
+                descending=self.config.get("descending", False),
+                nulls_last=True,
+                maintain_order=True,
+            )
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(error, component=self.name, field="config.by") from None
+        size = self.ctx.batch_size
+        if data.height == 0:
+            return main(data)
+        return [out for offset in range(0, data.height, size) for out in main(data.slice(offset, size))]
+
+
+@register(
+    "limit",
+    kind=TRANSFORM,
+    summary="Pass on only the first n rows.",
+    config_schema=config_schema({"n": integer("How many rows to keep.", minimum=0)}, required=("n",)),
+    example={"n": 1000},
+)
+class Limit(Transform):
+    """Streams the first `n` rows in input order and drops the rest."""
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.remaining = config["n"]
+
+    def process(self, batch, input_name):
+        kept = batch.head(self.remaining)
+        self.remaining -= kept.height
+        return main(kept)
+
+
+@register(
+    "union",
+    kind=TRANSFORM,
+    summary="Concatenate two or more inputs with the same columns (matched by name).",
+    config_schema=config_schema(
+        {"distinct": boolean("Drop duplicate rows across all inputs (default false).")},
+    ),
+    example={},
+    min_inputs=2,
+    max_inputs=None,
+)
+class Union(Transform):
+    """Streams every input's batches through, columns in the first input's order.
+    Inputs must have the same column names; later inputs are cast to the first
+    input's column types."""
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.schema: pl.Schema | None = None
+        self.seen: pl.DataFrame | None = None
+
+    def process(self, batch, input_name):
+        if self.schema is None:
+            self.schema = batch.schema
+        elif set(batch.columns) != set(self.schema.names()):
+            raise EngineError(
+                f"Input {split_input(input_name)[0]!r} has columns {batch.columns}, "
+                f"but the first input has {self.schema.names()}; add a select to align them.",
+                component=self.name,
+                field="inputs",
+            )
+        else:
+            batch = self._conform(batch)
+        if self.config.get("distinct"):
+            batch = batch.unique(keep="first", maintain_order=True)
+            if self.seen is not None:
+                batch = batch.join(
+                    self.seen, on=batch.columns, how="anti", nulls_equal=True, maintain_order="left"
+                )
+            self.seen = batch if self.seen is None else pl.concat([self.seen, batch], how="vertical_relaxed")
+        return main(batch)
+
+    def _conform(self, batch):
+        batch = batch.select(self.schema.names())
+        casts = {}
+        for column, dtype in self.schema.items():
+            if batch.schema[column] != dtype and dtype != pl.Null:
+                casts[column] = dtype
+        try:
+            return batch.cast(casts) if casts else batch
+        except POLARS_ERRORS as error:
+            raise EngineError(
+                f"Cannot combine column types: {expressions.first_line(error)}",
+                component=self.name,
+                field="inputs",
+            ) from None

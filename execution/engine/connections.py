@@ -1,0 +1,141 @@
+"""Open database connections from plain dicts.
+
+A connection dict is either
+`{"kind": "postgres"|"mysql"|"sqlite", "host", "port", "database", "user", "password", "options": {}}`
+or `{"kind": ..., "url": "postgresql://..."}`. For sqlite, `database` (or the
+URL's path) is the database file.
+
+Error messages never contain the password: drivers sometimes echo the
+connection string, so it is scrubbed from every message raised here.
+"""
+
+import sqlite3
+from urllib.parse import parse_qsl, quote, unquote, urlparse
+
+import psycopg
+import pymysql
+
+from execution.engine.errors import EngineError
+
+KINDS = ("postgres", "mysql", "sqlite")
+CONNECT_TIMEOUT_SECONDS = 10
+_URL_SCHEMES = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+
+
+class ConnectionFailed(EngineError):
+    pass
+
+
+def from_url(url: str) -> dict:
+    """`postgresql://u:p@h:5432/db` -> a connection dict (the URL is kept for postgres)."""
+    parsed = urlparse(url)
+    kind = _URL_SCHEMES.get(parsed.scheme.split("+")[0])
+    if kind is None:
+        raise ConnectionFailed(
+            f"Unknown URL scheme {parsed.scheme!r}; use postgresql://, mysql:// or sqlite:///path."
+        )
+    if kind == "sqlite":
+        return {"kind": "sqlite", "database": unquote(parsed.path)}
+    return {
+        "kind": kind,
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port,
+        "database": unquote(parsed.path.lstrip("/")),
+        "user": unquote(parsed.username or ""),
+        "password": unquote(parsed.password or ""),
+        "options": dict(parse_qsl(parsed.query)),
+    }
+
+
+def _normalized(conn: dict) -> dict:
+    if conn.get("url"):
+        return {**from_url(conn["url"]), **{k: v for k, v in conn.items() if k not in ("url", "kind")}}
+    if conn.get("kind") not in KINDS:
+        raise ConnectionFailed(
+            f"Connection kind must be one of {', '.join(KINDS)}, not {conn.get('kind')!r}."
+        )
+    return conn
+
+
+def _scrub(message: str, conn: dict) -> str:
+    for secret in {conn.get("password"), unquote(urlparse(conn.get("url") or "").password or "")}:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def open_connection(conn: dict, *, autocommit: bool = False):
+    """A DB-API connection (psycopg, PyMySQL or sqlite3); raises ConnectionFailed."""
+    try:
+        settings = _normalized(conn)
+        kind = settings["kind"]
+        if kind == "postgres":
+            return _open_postgres(settings, autocommit)
+        if kind == "mysql":
+            return _open_mysql(settings, autocommit)
+        return _open_sqlite(settings, autocommit)
+    except ConnectionFailed as error:
+        raise ConnectionFailed(_scrub(error.message, conn)) from None
+    except (psycopg.Error, pymysql.MySQLError, sqlite3.Error, OSError, ValueError, TypeError) as error:
+        kind = conn.get("kind") or "database"
+        raise ConnectionFailed(
+            _scrub(f"Cannot connect to the {kind} database: {error}", conn).strip()
+        ) from None
+
+
+def check_connection(conn: dict) -> None:
+    """Connect and run a trivial query; raises ConnectionFailed with a password-free message."""
+    connection = open_connection(conn, autocommit=True)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+    except (psycopg.Error, pymysql.MySQLError, sqlite3.Error) as error:
+        raise ConnectionFailed(_scrub(f"The database answered with an error: {error}", conn)) from None
+    finally:
+        connection.close()
+
+
+def _open_postgres(settings, autocommit):
+    options = dict(settings.get("options") or {})
+    options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    options.setdefault("application_name", "etlsite")
+    return psycopg.connect(
+        host=settings.get("host") or "127.0.0.1",
+        port=settings.get("port") or 5432,
+        dbname=settings.get("database") or None,
+        user=settings.get("user") or None,
+        password=settings.get("password") or None,
+        autocommit=autocommit,
+        **options,
+    )
+
+
+def _open_mysql(settings, autocommit):
+    options = dict(settings.get("options") or {})
+    options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    return pymysql.connect(
+        host=settings.get("host") or "127.0.0.1",
+        port=int(settings.get("port") or 3306),
+        user=settings.get("user") or None,
+        password=settings.get("password") or "",
+        database=settings.get("database") or None,
+        charset="utf8mb4",
+        autocommit=autocommit,
+        **options,
+    )
+
+
+def _open_sqlite(settings, autocommit):
+    """Opens an existing file only (a typo must not create an empty database).
+    Transactions are always explicit (BEGIN/COMMIT), hence isolation_level=None."""
+    path = settings.get("database")
+    if not path:
+        raise ConnectionFailed("A sqlite connection needs `database`: the database file.")
+    return sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None)

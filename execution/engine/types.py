@@ -1,0 +1,50 @@
+"""Column type names users write in configs (`select.cast`, `csv_source.columns`)
+and the Polars types they mean."""
+
+import re
+
+import polars as pl
+
+_SIMPLE_TYPES = {
+    "string": pl.String,
+    "text": pl.String,
+    "int": pl.Int64,
+    "integer": pl.Int64,
+    "bigint": pl.Int64,
+    "smallint": pl.Int16,
+    "float": pl.Float64,
+    "double": pl.Float64,
+    "bool": pl.Boolean,
+    "boolean": pl.Boolean,
+    "date": pl.Date,
+    "time": pl.Time,
+    "datetime": pl.Datetime("us"),
+    "timestamp": pl.Datetime("us"),
+    "timestamptz": pl.Datetime("us", "UTC"),
+}
+_DECIMAL = re.compile(r"^decimal\((\d{1,2})\s*,\s*(\d{1,2})\)$")
+
+TYPE_NAMES = sorted(_SIMPLE_TYPES) + ["decimal(precision,scale)"]
+
+TYPE_NAME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(" + "|".join(sorted(_SIMPLE_TYPES)) + r"|decimal\(\d{1,2}\s*,\s*\d{1,2}\))$",
+    "description": "One of: " + ", ".join(TYPE_NAMES) + ".",
+}
+
+
+class UnknownTypeName(ValueError):
+    pass
+
+
+def polars_type(name: str) -> pl.DataType:
+    """`"decimal(12,2)"` -> `pl.Decimal(12, 2)`; raises UnknownTypeName."""
+    key = name.strip().lower()
+    if key in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[key]
+    match = _DECIMAL.match(key)
+    if match:
+        precision, scale = int(match[1]), int(match[2])
+        if scale <= precision:
+            return pl.Decimal(precision, scale)
+    raise UnknownTypeName(f"Unknown type {name!r}; use one of: {', '.join(TYPE_NAMES)}.")
