@@ -14,6 +14,7 @@ from execution.engine.components.base import (
 )
 from execution.engine.errors import EngineError
 from execution.engine.registry import MAIN_PORT, METRIC, TRANSFORM, register
+from execution.engine.validation import SchemaDefinitionError, compile_schema
 
 REJECTS_PORT = "rejects"
 REASON_COLUMN = "_reject_reason"
@@ -49,9 +50,12 @@ class Validate(Transform):
                 component=name,
                 field="config.schema",
             )
-        from execution.engine.validation import compile_schema
-
-        self.compiled = compile_schema(ctx.schemas[schema_name])
+        try:
+            self.compiled = compile_schema(ctx.schemas[schema_name])
+        except SchemaDefinitionError as error:
+            raise EngineError(
+                f"Schema {schema_name!r} is not usable: {error}", component=name, field="config.schema"
+            ) from None
 
     def process(self, batch, input_name):
         valid, rejected = self.compiled.split(batch)

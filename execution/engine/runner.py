@@ -1,0 +1,395 @@
+"""Run a job's component graph.
+
+Sources are read one after another, batch by batch; each batch is pushed
+depth-first through the graph (transforms emit, sinks write) before the next
+is read, so streaming paths hold about one batch per component. Blocking
+transforms (sort, aggregate, the right side of a join) keep their input and
+emit when all their inputs have finished. Sources feeding the right side of a
+join are read first, so the left side can stream.
+
+Commit protocol: when every source is exhausted and nothing failed, every
+sink `prepare`s (the work that can still fail), then every sink commits. On
+any error or StopRequested, every sink rolls back.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from execution.engine.components.base import MetricRecorder, Sink, Source
+from execution.engine.components.checks import REJECTS_PORT
+from execution.engine.errors import EngineError, GraphError, StopRequested
+from execution.engine.graph import split_input, topological_order, validate_components
+from execution.engine.registry import MAIN_PORT, get_spec
+
+# Rejected rows kept in RunResult per validate component (the counters stay exact).
+MAX_KEPT_REJECTS = 10_000
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass
+class RunContext:
+    data_roots: list[str]
+    # name -> {"kind": "postgres"|"mysql"|"sqlite", "host", "port", "database", "user",
+    #          "password", "options": {}}  or  {"kind": ..., "url": ...}
+    connections: dict[str, dict]
+    schemas: dict[str, dict] = field(default_factory=dict)
+    batch_size: int = 50_000
+    # Called between batches; may raise StopRequested, or block to pause.
+    control: Callable[[Progress], None] | None = None
+    # (level, component or None, message)
+    log: Callable[[str, str | None, str], None] | None = None
+
+
+@dataclass
+class Counters:
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_rejected: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    bytes_read: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rows_rejected": self.rows_rejected,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 6),
+            "bytes_read": self.bytes_read,
+        }
+
+
+@dataclass
+class Progress:
+    percent: float | None
+    rows_read: int
+    components: dict[str, dict]
+
+
+@dataclass
+class RunResult:
+    components: dict[str, dict]
+    rejects: dict[str, pl.DataFrame]
+    metrics: list[dict]
+    progress: Progress
+    seconds: float
+
+
+# --- placeholders -------------------------------------------------------------------
+
+
+def placeholder_errors(components: list[dict], parameters: dict, environment: dict) -> list[GraphError]:
+    """Every `${...}` in the components' configs that has no value."""
+    errors = []
+    for component in components:
+        for path, text in _strings(component.get("config") or {}, "config"):
+            for name in _PLACEHOLDER.findall(text):
+                if _lookup(name, parameters, environment) is _MISSING:
+                    errors.append(_missing(component, path, name))
+    return errors
+
+
+def resolve_placeholders(components: list[dict], parameters: dict, environment: dict) -> list[dict]:
+    """A copy of the components with `${name}` (a parameter) and `${env.NAME}`
+    (an environment value) substituted in their configs. A config value that is
+    exactly one placeholder takes the parameter's value with its type (so
+    `"${limit}"` can become the number 100); inside longer text it becomes text.
+    Raises GraphError naming the component and field of the first missing one."""
+    errors = placeholder_errors(components, parameters, environment)
+    if errors:
+        raise errors[0]
+    resolved = copy.deepcopy(components)
+    for component in resolved:
+        component["config"] = _substitute(component.get("config") or {}, parameters, environment)
+    return resolved
+
+
+_MISSING = object()
+
+
+def _lookup(name: str, parameters: dict, environment: dict):
+    if name.startswith("env."):
+        return environment.get(name[4:], _MISSING)
+    return parameters.get(name, _MISSING)
+
+
+def _missing(component, path, name) -> GraphError:
+    if name.startswith("env."):
+        message = f"The context has no environment value {name[4:]!r} (used as ${{{name}}})."
+    else:
+        message = f"No value for parameter {name!r} (used as ${{{name}}}); add it to the context or pass it."
+    return GraphError(message, component=component.get("name"), field=path)
+
+
+def _strings(value, path):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}")
+
+
+def _substitute(value, parameters, environment):
+    if isinstance(value, dict):
+        return {key: _substitute(item, parameters, environment) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, parameters, environment) for item in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = _PLACEHOLDER.fullmatch(value)
+    if whole:
+        return _lookup(whole[1], parameters, environment)
+    return _PLACEHOLDER.sub(lambda match: str(_lookup(match[1], parameters, environment)), value)
+
+
+# --- running --------------------------------------------------------------------------
+
+
+def run_job(components: list[dict], ctx: RunContext) -> RunResult:
+    """Run resolved components (see resolve_placeholders); raises GraphError
+    before any data moves if the graph is invalid, EngineError if the run
+    fails, StopRequested if the control hook stopped it. Targets are only
+    changed when it returns."""
+    errors = validate_components(components) or placeholder_errors(components, {}, {})
+    if errors:
+        raise errors[0]
+    return _Run(components, ctx).run()
+
+
+class _Run:
+    def __init__(self, components: list[dict], ctx: RunContext):
+        self.ctx = ctx
+        self.definitions = {c["name"]: c for c in components}
+        self.order = topological_order(components)
+        self.counters = {name: Counters() for name in self.order}
+        self.instances: dict[str, object] = {}
+        # upstream name -> [(consumer name, input reference)]
+        self.consumers: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.open_inputs: dict[str, list[str]] = {}
+        for name in self.order:
+            inputs = list(self.definitions[name].get("inputs") or [])
+            self.open_inputs[name] = inputs
+            for reference in inputs:
+                self.consumers[split_input(reference)[0]].append((name, reference))
+        self.rejects: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        self.kept_rejects: dict[str, int] = defaultdict(int)
+        self.exhausted: set[str] = set()
+        self.readers: list = []
+        self.started = time.monotonic()
+
+    def run(self) -> RunResult:
+        try:
+            self._build()
+            self._heartbeat()
+            for name in self._source_order():
+                self._drain(name)
+            self._heartbeat()
+            sinks = [i for i in self.instances.values() if isinstance(i, Sink)]
+            for sink in sinks:
+                self._call(sink.name, sink.prepare)
+            for sink in sinks:
+                self._call(sink.name, sink.commit)
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._close()
+        self._log("info", None, f"Run finished in {time.monotonic() - self.started:.1f}s.")
+        return self._result()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _build(self):
+        for name in self.order:
+            definition = self.definitions[name]
+            spec = get_spec(definition["type"])
+            self.instances[name] = self._call(
+                name,
+                lambda spec=spec, definition=definition: spec.implementation(
+                    definition["name"], definition.get("config") or {}, self.ctx
+                ),
+            )
+
+    def _source_order(self) -> list[str]:
+        """Sources feeding the right side of a join first, so its left side streams."""
+        sources = [name for name in self.order if isinstance(self.instances[name], Source)]
+        build_side = set()
+        for name in self.order:
+            definition = self.definitions[name]
+            if definition["type"] == "join":
+                build_side |= self._ancestors(split_input(definition["config"]["right"])[0])
+        return [s for s in sources if s in build_side] + [s for s in sources if s not in build_side]
+
+    def _ancestors(self, name: str) -> set[str]:
+        found = {name}
+        for reference in self.definitions[name].get("inputs") or []:
+            found |= self._ancestors(split_input(reference)[0])
+        return found
+
+    # -- moving batches --------------------------------------------------------------------
+    def _drain(self, name: str):
+        source = self.instances[name]
+        counters = self.counters[name]
+        self._log("info", name, "Reading.")
+        batches = self._call(name, source.batches)
+        self.readers.append(batches)
+        while True:
+            started = time.monotonic()
+            try:
+                batch = self._call(name, lambda: next(batches))
+            except StopIteration:
+                counters.seconds += time.monotonic() - started
+                break
+            counters.seconds += time.monotonic() - started
+            counters.batches += 1
+            counters.rows_out += batch.height
+            counters.bytes_read = source.bytes_read
+            self._deliver(name, MAIN_PORT, batch)
+            self._heartbeat()
+        counters.bytes_read = source.bytes_read
+        self.exhausted.add(name)
+        self._log("info", name, f"Read {counters.rows_out} rows.")
+        self._output_finished(name)
+
+    def _deliver(self, name: str, port: str, batch: pl.DataFrame):
+        for consumer, reference in self.consumers.get(name, ()):
+            if split_input(reference)[1] == port:
+                self._push(consumer, reference, batch)
+
+    def _push(self, name: str, reference: str, batch: pl.DataFrame):
+        instance = self.instances[name]
+        counters = self.counters[name]
+        counters.rows_in += batch.height
+        counters.batches += 1
+        started = time.monotonic()
+        if isinstance(instance, Sink):
+            self._call(name, lambda: instance.write(batch))
+            counters.seconds += time.monotonic() - started
+            counters.rows_out += batch.height  # rows written (visible once the run commits)
+            return
+        emitted = self._call(name, lambda: instance.process(batch, reference))
+        counters.seconds += time.monotonic() - started
+        self._emit(name, emitted)
+
+    def _emit(self, name: str, emitted):
+        counters = self.counters[name]
+        for port, batch in emitted:
+            if port == REJECTS_PORT:
+                counters.rows_rejected += batch.height
+                self._keep_rejects(name, batch)
+            else:
+                counters.rows_out += batch.height
+            self._deliver(name, port, batch)
+
+    def _keep_rejects(self, name: str, batch: pl.DataFrame):
+        room = MAX_KEPT_REJECTS - self.kept_rejects[name]
+        if batch.height and room > 0:
+            self.rejects[name].append(batch.head(room))
+            self.kept_rejects[name] += min(room, batch.height)
+        elif not self.rejects[name]:
+            self.rejects[name].append(batch.clear())
+
+    def _output_finished(self, name: str):
+        """`name` will emit nothing more: tell its consumers, finishing those
+        whose inputs are now all done (which may cascade downstream)."""
+        for consumer, reference in self.consumers.get(name, ()):
+            instance = self.instances[consumer]
+            self.open_inputs[consumer].remove(reference)
+            if isinstance(instance, Sink):
+                continue
+            started = time.monotonic()
+            emitted = self._call(
+                consumer, lambda instance=instance, reference=reference: instance.input_finished(reference)
+            )
+            if not self.open_inputs[consumer]:
+                emitted = emitted + self._call(consumer, instance.finish)
+            self.counters[consumer].seconds += time.monotonic() - started
+            self._emit(consumer, emitted)
+            if not self.open_inputs[consumer]:
+                self._output_finished(consumer)
+
+    # -- control, errors, teardown ------------------------------------------------------------
+    def _call(self, name: str, action):
+        """Run one component's code; unexpected exceptions become an EngineError naming it."""
+        try:
+            return action()
+        except (EngineError, StopRequested, StopIteration):
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise EngineError(f"{type(error).__name__}: {message}", component=name) from error
+
+    def _heartbeat(self):
+        if self.ctx.control:
+            self.ctx.control(self._progress())
+
+    def _progress(self) -> Progress:
+        fractions = []
+        rows_read = 0
+        for name, instance in self.instances.items():
+            if not isinstance(instance, Source):
+                continue
+            rows_read += self.counters[name].rows_out
+            if name in self.exhausted:
+                fractions.append(1.0)
+            elif instance.progress_total:
+                fractions.append(min(instance.progress_done / instance.progress_total, 0.99))
+            else:
+                fractions.append(0.0)
+        percent = round(100 * sum(fractions) / len(fractions), 1) if fractions else None
+        return Progress(percent=percent, rows_read=rows_read, components=self._counters())
+
+    def _counters(self) -> dict[str, dict]:
+        return {name: counters.as_dict() for name, counters in self.counters.items()}
+
+    def _rollback(self):
+        for instance in self.instances.values():
+            if isinstance(instance, Sink):
+                try:
+                    instance.rollback()
+                except Exception as error:  # noqa: BLE001 - keep rolling back the others
+                    self._log("error", instance.name, f"Rollback failed: {error}")
+
+    def _close(self):
+        # Closing a suspended source generator runs its cleanup (connections, files) now.
+        for reader in self.readers:
+            reader.close()
+        for instance in self.instances.values():
+            try:
+                instance.close()
+            except Exception as error:  # noqa: BLE001 - keep closing the others
+                self._log("warning", instance.name, f"Close failed: {error}")
+
+    def _log(self, level, component, message):
+        if self.ctx.log:
+            self.ctx.log(level, component, message)
+
+    def _result(self) -> RunResult:
+        metrics = [
+            metric
+            for instance in self.instances.values()
+            if isinstance(instance, MetricRecorder)
+            for metric in instance.metrics()
+        ]
+        rejects = {
+            name: pl.concat(parts, how="vertical_relaxed") for name, parts in self.rejects.items() if parts
+        }
+        return RunResult(
+            components=self._counters(),
+            rejects=rejects,
+            metrics=metrics,
+            progress=self._progress(),
+            seconds=round(time.monotonic() - self.started, 6),
+        )
