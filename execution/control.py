@@ -1,0 +1,235 @@
+"""Starting runs and asking them to pause, resume or stop.
+
+Requests never move data (house rule 2): `start_execution` checks the inputs,
+creates the Execution and enqueues its django-q2 task in one transaction (the
+ORM broker's queue row is written on the same connection, so a rolled-back
+start enqueues nothing) and returns. Control requests only change the row;
+the worker acts on them at the next batch boundary.
+"""
+
+import json
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from contexts import crypto
+from contexts.resolution import RunInputError, resolve_run_inputs
+from etlsite.errors import Conflict
+from execution.engine.errors import EngineError
+from execution.engine.graph import validate_components
+from execution.models import ACTIVE_STATES, Action, Execution, ExecutionEvent, State, Trigger
+from jobs.models import Job
+from schemas.resolution import schemas_for_components
+
+RUN_TASK = "execution.tasks.run_execution"
+
+
+def check_job_runs(job: Job, context_name: str | None, overrides: dict | None):
+    """Everything that would stop the run before any data moves, as a RunInputError."""
+    components = job.component_dicts()
+    if not components:
+        raise RunInputError(
+            {"components": [f"Job {job.name!r} has no components; add some before running it."]}
+        )
+    problems = validate_components(components)
+    if problems:
+        raise RunInputError(
+            {f"components.{p.component}.{p.field or 'config'}": [p.message] for p in problems}
+        )
+    resolved = resolve_run_inputs(job, context_name, overrides)
+    try:
+        schemas_for_components(resolved.components)
+    except EngineError as error:
+        raise RunInputError(
+            {f"components.{error.component}.{error.field or 'config'}": [error.message]}
+        ) from None
+    return resolved
+
+
+def start_execution(
+    job: Job,
+    *,
+    context_name: str | None = None,
+    overrides: dict | None = None,
+    trigger: str = Trigger.API,
+    user=None,
+    parent: Execution | None = None,
+    attempt: int = 1,
+    scheduled_for=None,
+    idempotency_key: str | None = None,
+    delay_seconds: int = 0,
+) -> tuple[Execution, bool]:
+    """Queue a run of `job`; returns (execution, created).
+
+    Raises RunInputError (bad context/parameters, invalid graph) or Conflict
+    (the job already runs `max_concurrent` executions).
+    """
+    if idempotency_key:
+        existing = Execution.objects.filter(job=job, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    resolved = check_job_runs(job, context_name, overrides)
+    try:
+        with transaction.atomic():
+            execution = _create_and_enqueue(
+                job,
+                resolved=resolved,
+                overrides=overrides,
+                trigger=trigger,
+                user=user,
+                parent=parent,
+                attempt=attempt,
+                scheduled_for=scheduled_for,
+                idempotency_key=idempotency_key,
+                delay_seconds=delay_seconds,
+            )
+    except IntegrityError:
+        # A concurrent request with the same idempotency key (or scheduled time) won.
+        existing = Execution.objects.filter(job=job)
+        if idempotency_key:
+            existing = existing.filter(idempotency_key=idempotency_key).first()
+        elif scheduled_for:
+            existing = existing.filter(scheduled_for=scheduled_for).first()
+        if existing is None:
+            raise
+        return existing, False
+    return execution, True
+
+
+def _create_and_enqueue(
+    job, *, resolved, overrides, trigger, user, parent, attempt, scheduled_for, idempotency_key, delay_seconds
+) -> Execution:
+    # Lock the job row so concurrent starts count active runs one at a time
+    # (on SQLite the IMMEDIATE transaction already serializes writers).
+    Job.objects.select_for_update().filter(pk=job.pk).first()
+    limit = job.effective_config["max_concurrent"]
+    active = list(job.executions.filter(state__in=ACTIVE_STATES).order_by("id").values("id", "state"))
+    if len(active) >= limit:
+        running = ", ".join(f"#{row['id']} ({row['state']})" for row in active)
+        raise Conflict(
+            f"Job {job.name!r} already has {len(active)} active execution(s): {running}; "
+            f"max_concurrent is {limit}. Stop it or wait for it to finish.",
+            details={"active_executions": [row["id"] for row in active], "max_concurrent": limit},
+        )
+    now = timezone.now()
+    execution = Execution.objects.create(
+        job=job,
+        context=resolved.context,
+        context_name=resolved.context_name or "",
+        parameters=resolved.parameters,
+        encrypted_overrides=crypto.encrypt(json.dumps(overrides)) if overrides else "",
+        trigger=trigger,
+        started_by=user,
+        parent=parent,
+        attempt=attempt,
+        scheduled_for=scheduled_for,
+        idempotency_key=idempotency_key or None,
+        queued_at=now,
+        not_before=now + timedelta(seconds=delay_seconds) if delay_seconds else None,
+    )
+    ExecutionEvent.objects.create(
+        execution=execution,
+        action="start",
+        to_state=State.QUEUED,
+        by=user.get_username() if user else trigger,
+        user=user,
+        message=f"queued ({trigger})" + (f", starts after {delay_seconds}s" if delay_seconds else ""),
+    )
+    enqueue(execution)
+    return execution
+
+
+def enqueue(execution: Execution) -> None:
+    """Hand the run to the workers (now, or at `not_before` through a one-off schedule)."""
+    if execution.not_before and execution.not_before > timezone.now():
+        Schedule.objects.create(
+            name=f"etlsite.execution.{execution.pk}",
+            func=RUN_TASK,
+            args=repr((execution.pk,)),
+            schedule_type=Schedule.ONCE,
+            repeats=-1,
+            next_run=execution.not_before,
+        )
+        return
+    execution.task_id = async_task(
+        RUN_TASK, execution.pk, task_name=f"execution-{execution.pk}", group=f"job-{execution.job_id}"
+    )
+    Execution.objects.filter(pk=execution.pk).update(task_id=execution.task_id)
+
+
+def saved_overrides(execution: Execution) -> dict | None:
+    return (
+        json.loads(crypto.decrypt(execution.encrypted_overrides)) if execution.encrypted_overrides else None
+    )
+
+
+# --- control requests ----------------------------------------------------------
+
+# Which states each action can act on, to pick the execution when none is named.
+ACTION_STATES = {
+    Action.PAUSE: [State.RUNNING],
+    Action.RESUME: [State.PAUSING, State.PAUSED],
+    Action.STOP: list(ACTIVE_STATES),
+}
+
+
+def target_execution(job: Job, action: str, execution_id=None) -> Execution:
+    """The execution an action applies to: the one named, else the job's only candidate."""
+    active = job.executions.filter(state__in=ACTIVE_STATES)
+    if execution_id is not None:
+        execution = active.filter(pk=execution_id).first()
+        if execution is None:
+            raise Conflict(f"Job {job.name!r} has no active execution #{execution_id} to {action}.")
+        return execution
+    candidates = list(active.filter(state__in=ACTION_STATES[action]).order_by("id"))
+    if not candidates:
+        states = " or ".join(ACTION_STATES[action])
+        raise Conflict(f"Job {job.name!r} has no {states} execution to {action}.")
+    if len(candidates) > 1:
+        ids = [c.pk for c in candidates]
+        raise Conflict(
+            f'Job {job.name!r} has {len(ids)} executions to {action}; name one with "execution".',
+            details={"executions": ids},
+        )
+    return candidates[0]
+
+
+def request_action(job: Job, action: str, user, execution_id=None) -> Execution:
+    execution = target_execution(job, action, execution_id)
+    request = {
+        Action.PAUSE: execution.request_pause,
+        Action.RESUME: execution.request_resume,
+        Action.STOP: execution.request_stop,
+    }[action]
+    if not request(user):
+        raise Conflict(f"Execution #{execution.pk} is {execution.state}; it cannot {action} now.")
+    return execution
+
+
+def restart_execution(job: Job, user, execution_id=None, context_name=None, overrides=None):
+    """A new run of a finished execution, linked to it, with the same inputs unless given."""
+    executions = job.executions.all()
+    old = executions.filter(pk=execution_id).first() if execution_id else executions.order_by("-id").first()
+    if old is None:
+        raise Conflict(
+            f"Job {job.name!r} has no execution #{execution_id} to restart."
+            if execution_id
+            else f"Job {job.name!r} has never run; start it instead."
+        )
+    if old.is_active:
+        raise Conflict(
+            f"Execution #{old.pk} is still {old.state}; stop it (or wait for it) before restarting.",
+            details={"active_executions": [old.pk]},
+        )
+    execution, _ = start_execution(
+        job,
+        context_name=context_name or old.context_name or None,
+        overrides=overrides if overrides is not None else saved_overrides(old),
+        trigger=Trigger.API,
+        user=user,
+        parent=old,
+    )
+    return execution

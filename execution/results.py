@@ -1,0 +1,54 @@
+"""Turning the engine's progress and results into what an Execution stores."""
+
+from django.db import transaction
+
+from contexts.resolution import redact
+from execution.engine.runner import Progress, RunResult
+from execution.models import Execution, ExecutionRejects, rejects_root
+
+REJECT_SAMPLE_ROWS = 5
+
+
+def summarize_progress(progress: Progress) -> dict:
+    return {
+        "progress": {"percent": progress.percent, "rows_read": progress.rows_read},
+        "counters": progress.components,
+    }
+
+
+def save_result(execution: Execution, result: RunResult, secrets: list[str]) -> None:
+    """Counters, custom metrics and reject files of a finished run."""
+    files = [_write_rejects(execution, component, rows) for component, rows in result.rejects.items()]
+    with transaction.atomic():
+        Execution.objects.filter(pk=execution.pk).update(
+            progress={"percent": 100.0, "rows_read": result.progress.rows_read},
+            counters=result.components,
+            custom_metrics=result.metrics,
+        )
+        for component, relative_path, rows in files:
+            ExecutionRejects.objects.update_or_create(
+                execution=execution,
+                component=component,
+                defaults={
+                    "path": relative_path,
+                    # The counter is exact; the file holds at most the engine's kept rows.
+                    "rows": result.components.get(component, {}).get("rows_rejected", rows.height),
+                    "sample": _sample(rows, secrets),
+                },
+            )
+
+
+def _write_rejects(execution: Execution, component: str, rows):
+    relative_path = f"{execution.pk}/{component}.csv"
+    path = rejects_root() / relative_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_csv(path)
+    return component, relative_path, rows
+
+
+def _sample(rows, secrets) -> list[dict]:
+    sample = rows.head(REJECT_SAMPLE_ROWS).to_dicts()
+    return [
+        {key: redact(str(value), secrets) if isinstance(value, str) else value for key, value in row.items()}
+        for row in sample
+    ]

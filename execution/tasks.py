@@ -1,0 +1,24 @@
+"""django-q2 entry points (the `func` of every task and schedule we enqueue)."""
+
+from execution.models import Execution
+from execution.reaper import reap_abandoned_executions as _reap
+from execution.scheduling import start_scheduled_run
+from execution.signals import after_finish
+from execution.worker import run_execution as _run
+
+
+def run_execution(execution_id: int) -> str:
+    """Claim and run one execution; then retries and downstream jobs."""
+    outcome = _run(execution_id)
+    if outcome != "not claimed":
+        after_finish(Execution.objects.select_related("job").get(pk=execution_id))
+    return outcome
+
+
+def run_scheduled(job_id: int, scheduled_for: str | None = None) -> int | None:
+    execution = start_scheduled_run(job_id, scheduled_for)
+    return execution.pk if execution else None
+
+
+def reap_abandoned_executions() -> list[int]:
+    return _reap()

@@ -1,0 +1,238 @@
+"""The worker side of a run: claim it, feed the engine, obey control requests.
+
+The engine calls `RunSession.control` between batches. That call is the
+heartbeat and the only place a run learns about pause/stop: one conditional
+UPDATE (`state = running` -> new heartbeat, progress, counters). When it
+touches no row, someone changed the state and the session looks at why.
+
+Pausing keeps everything in memory and every sink transaction open: the
+session blocks in `control`, heartbeating, until the run is resumed (it takes
+the run back, queued -> running, and returns so the engine reads the next
+batch) or stopped (it raises StopRequested, so the sinks roll back). A paused
+run therefore holds its worker process.
+"""
+
+import logging
+import threading
+import time
+import traceback
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from contexts.resolution import RunInputError, redact, resolve_run_inputs
+from execution.control import saved_overrides
+from execution.engine.errors import EngineError, StopRequested
+from execution.engine.runner import RunContext, run_job
+from execution.models import (
+    FINISHED_STATES,
+    Execution,
+    ExecutionError,
+    ExecutionLog,
+    LogLevel,
+    State,
+    this_worker_id,
+)
+from execution.results import save_result, summarize_progress
+from schemas.resolution import schemas_for_components
+
+logger = logging.getLogger("execution.worker")
+
+# How often the control hook writes the heartbeat and reads control requests
+# (at most; it runs at batch boundaries), and how often a paused run polls.
+CONTROL_INTERVAL_SECONDS = 0.2
+PAUSE_POLL_SECONDS = 0.1
+# The background heartbeat, for batches (a sort, a commit) longer than this.
+HEARTBEAT_SECONDS = 5
+
+
+class RunTimedOut(Exception):
+    pass
+
+
+class RunSession:
+    def __init__(self, execution: Execution, worker_id: str, timeout_seconds: int):
+        self.execution = execution
+        self.worker_id = worker_id
+        self.secrets: list[str] = []
+        self.deadline = time.monotonic() + timeout_seconds
+        self.timeout_seconds = timeout_seconds
+        self.last_touch = 0.0
+        self.last_progress: dict = {}
+
+    # --- logging ------------------------------------------------------------
+
+    def log(self, level: str, component: str | None, message: str) -> None:
+        """Store a log line (autocommitted, never inside a sink transaction), secrets masked."""
+        level = level.lower() if level and level.lower() in LogLevel.values else LogLevel.INFO
+        ExecutionLog.objects.create(
+            execution_id=self.execution.pk,
+            level=level,
+            component=component or "",
+            message=redact(str(message), self.secrets),
+        )
+
+    def record_error(self, message: str, component=None, field=None, location=None, sample=None) -> dict:
+        summary = {
+            "component": component,
+            "field": field,
+            "location": redact(location or "", self.secrets) or None,
+            "message": redact(message, self.secrets),
+        }
+        ExecutionError.objects.create(
+            execution_id=self.execution.pk,
+            component=component or "",
+            field=field or "",
+            location=summary["location"] or "",
+            message=summary["message"],
+            sample=sample or [],
+        )
+        self.log(LogLevel.ERROR, component, summary["message"])
+        return summary
+
+    # --- the control hook -------------------------------------------------------
+
+    def control(self, progress) -> None:
+        if time.monotonic() > self.deadline:
+            raise RunTimedOut(f"The run exceeded its timeout of {self.timeout_seconds} s (timeout_seconds).")
+        now = time.monotonic()
+        if now - self.last_touch < CONTROL_INTERVAL_SECONDS:
+            return
+        self.last_touch = now
+        self.last_progress = summarize_progress(progress)
+        if self.execution.beat(
+            self.worker_id, progress=self.last_progress["progress"], counters=self.last_progress["counters"]
+        ):
+            return
+        self.obey_request()
+
+    def obey_request(self) -> None:
+        """The state is no longer `running`: pause, stop, or carry on as asked."""
+        while True:
+            self.execution.refresh_from_db(fields=["state", "worker_id", "requested_action"])
+            state = self.execution.state
+            if state == State.RUNNING:
+                return
+            if state == State.STOPPING:
+                self.log(LogLevel.INFO, None, "Stop requested: rolling back the sinks.")
+                raise StopRequested()
+            if state in FINISHED_STATES or self.execution.worker_id != self.worker_id:
+                self.log(LogLevel.WARNING, None, f"The run was marked {state} elsewhere; abandoning it.")
+                raise StopRequested()
+            if state == State.PAUSING and self.execution.mark_paused(self.worker_id):
+                progress = self.last_progress.get("progress", {})
+                self.log(
+                    LogLevel.INFO,
+                    None,
+                    f"Paused after {progress.get('rows_read', 0)} rows; "
+                    "holding open transactions until resumed.",
+                )
+                continue
+            if state == State.QUEUED and self.execution.reclaim(self.worker_id):
+                self.log(LogLevel.INFO, None, "Resumed: continuing from the next batch.")
+                return
+            time.sleep(PAUSE_POLL_SECONDS)
+
+
+class Heartbeat:
+    """Keeps `heartbeat_at` fresh from a thread while the engine is busy in one
+    long step (a blocking sort, a commit), so the reaper only reaps dead workers."""
+
+    def __init__(self, execution: Execution, worker_id: str):
+        self.execution = execution
+        self.worker_id = worker_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{execution.pk}", daemon=True)
+
+    def _run(self):
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                self.execution.keep_alive(self.worker_id)
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join()
+
+
+def run_claimed(execution: Execution, worker_id: str) -> str:
+    """Run an execution this worker has claimed; returns the final state."""
+    job = execution.job
+    session = RunSession(execution, worker_id, job.effective_config["timeout_seconds"])
+    try:
+        resolved = resolve_run_inputs(job, execution.context_name or None, saved_overrides(execution))
+    except RunInputError as error:
+        summary = session.record_error(f"The run's inputs are no longer valid: {error}")
+        execution.finish(State.FAILED, worker_id, message=summary["message"], error=summary)
+        return execution.state
+    session.secrets = resolved.secrets
+    session.log(
+        LogLevel.INFO,
+        None,
+        f"Started on {worker_id} (attempt {execution.attempt}, context {execution.context_name or 'none'}).",
+    )
+    with Heartbeat(execution, worker_id):
+        final, message, error = _run_engine(session, resolved)
+    if not execution.finish(final, worker_id, message=message, error=error):
+        session.log(
+            LogLevel.WARNING, None, f"Could not record the end ({final}): the run is {execution.state}."
+        )
+    return execution.state
+
+
+def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
+    execution = session.execution
+    try:
+        context = RunContext(
+            data_roots=list(settings.ETL_DATA_ROOTS),
+            connections=resolved.connections,
+            schemas=schemas_for_components(resolved.components),
+            batch_size=execution.job.effective_config["batch_size"],
+            control=session.control,
+            log=session.log,
+        )
+        result = run_job(resolved.components, context)
+    except StopRequested:
+        session.log(LogLevel.INFO, None, "Stopped; every target was left as it was.")
+        return State.STOPPED, "stopped at a batch boundary", None
+    except RunTimedOut as error:
+        summary = session.record_error(str(error))
+        return State.FAILED, summary["message"], summary
+    except EngineError as error:
+        summary = session.record_error(
+            error.message,
+            component=error.component,
+            field=error.field,
+            location=error.location,
+            sample=getattr(error, "sample", None),
+        )
+        return State.FAILED, summary["message"], summary
+    except Exception as error:  # a bug or an unexpected driver error: keep the run's record honest
+        logger.exception("Execution %s failed unexpectedly", execution.pk)
+        session.log(LogLevel.DEBUG, None, traceback.format_exc())
+        summary = session.record_error(f"{type(error).__name__}: {error}")
+        return State.FAILED, summary["message"], summary
+    except BaseException as error:
+        # django-q2's hard timeout (a SystemExit) or a shutdown: record it, then let it through.
+        summary = session.record_error(f"The worker was interrupted: {type(error).__name__}: {error}")
+        execution.finish(State.FAILED, session.worker_id, message=summary["message"], error=summary)
+        raise
+    save_result(execution, result, session.secrets)
+    session.log(LogLevel.INFO, None, "Succeeded; every sink committed.")
+    return State.SUCCEEDED, "succeeded", None
+
+
+def run_execution(execution_id: int) -> str:
+    """Claim and run one execution. A duplicate delivery (or a run stopped
+    while queued) finds nothing to claim and returns at once."""
+    close_old_connections()
+    worker_id = this_worker_id()
+    execution = Execution.objects.select_related("job").filter(pk=execution_id).first()
+    if execution is None or not execution.claim(worker_id):
+        return "not claimed"
+    return run_claimed(execution, worker_id)
