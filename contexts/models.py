@@ -1,12 +1,18 @@
 import re
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 
 from contexts import crypto
 from contexts.values import NAME_PATTERN, NAME_RULE, ParameterType, coerce_value
+from execution.engine.paths import resolve_path
 
 name_validator = RegexValidator(NAME_PATTERN, NAME_RULE)
+context_name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$",
+    "Use letters, digits, '_', '.' or '-', starting with a letter or digit.",
+)
 
 # Config keys that look like secrets are refused: they belong in `secrets`,
 # which is encrypted, not in `config`, which is shown to every reader.
@@ -16,7 +22,7 @@ SECRET_LOOKING_KEY = re.compile(r"pass(word|wd)?|secret|token|api_?key|private",
 class Context(models.Model):
     """A named environment a job runs in (dev, staging, prod...)."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[context_name_validator])
     description = models.TextField(blank=True, default="")
     is_default = models.BooleanField(default=False)
     environment = models.JSONField(default=dict, blank=True, help_text="Name -> text, used as ${env.NAME}.")
@@ -173,8 +179,21 @@ class Credential(models.Model):
         return {name: crypto.decrypt(token) for name, token in self.encrypted_secrets.items()}
 
     def connection_dict(self) -> dict:
-        """The engine's connection dict, secrets included: never log or store it."""
-        return build_connection_dict(self.kind, self.config, self.plain_secrets())
+        """The engine's connection dict, secrets included: never log or store it.
+
+        A sqlite file is looked up under the data roots (EngineError if outside)."""
+        connection = build_connection_dict(self.kind, self.config, self.plain_secrets())
+        if self.kind == Credential.Kind.SQLITE:
+            connection["database"] = str(
+                resolve_path(
+                    connection["database"] or "",
+                    settings.ETL_DATA_ROOTS,
+                    component=f"credential {self.name}",
+                    field="config.database",
+                    must_exist=True,
+                )
+            )
+        return connection
 
 
 DEFAULT_PORTS = {Credential.Kind.POSTGRES: 5432, Credential.Kind.MYSQL: 3306}

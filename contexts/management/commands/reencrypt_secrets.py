@@ -1,0 +1,53 @@
+"""Re-encrypt every stored secret with the newest key of ETL_CREDENTIALS_KEY.
+
+Rotation: put the new key first and keep the old one after it
+(`ETL_CREDENTIALS_KEY=new,old`), run this command, then drop the old key.
+All or nothing: if one secret cannot be decrypted, nothing is changed.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from contexts import crypto
+from contexts.models import Credential, Parameter
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every credential secret and secret parameter with the newest ETL_CREDENTIALS_KEY."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check every secret decrypts; change nothing."
+        )
+
+    def handle(self, *args, dry_run=False, **options):
+        problem = crypto.key_problem()
+        if problem:
+            raise CommandError(problem)
+        try:
+            with transaction.atomic():
+                credentials, parameters = self._reencrypt_all()
+                if dry_run:
+                    transaction.set_rollback(True)
+        except crypto.CredentialKeyError as error:
+            raise CommandError(f"Nothing was changed. {error}") from None
+        verb = "Would re-encrypt" if dry_run else "Re-encrypted"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} {credentials} credential secret(s) and {parameters} secret parameter(s)."
+            )
+        )
+
+    def _reencrypt_all(self) -> tuple[int, int]:
+        credential_count = parameter_count = 0
+        for credential in Credential.objects.select_for_update().exclude(encrypted_secrets={}):
+            credential.encrypted_secrets = {
+                name: crypto.reencrypt(token) for name, token in credential.encrypted_secrets.items()
+            }
+            credential.save(update_fields=["encrypted_secrets"])
+            credential_count += len(credential.encrypted_secrets)
+        for parameter in Parameter.objects.select_for_update().exclude(encrypted_value=""):
+            parameter.encrypted_value = crypto.reencrypt(parameter.encrypted_value)
+            parameter.save(update_fields=["encrypted_value"])
+            parameter_count += 1
+        return credential_count, parameter_count

@@ -1,0 +1,196 @@
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from contexts import crypto
+from contexts.connectivity import TESTABLE_KINDS, check_credential
+from contexts.filters import ContextFilterSet
+from contexts.models import Context, Credential
+from contexts.serializers import (
+    CloneSerializer,
+    ContextSerializer,
+    CredentialSerializer,
+    EnvironmentSerializer,
+    ParameterSerializer,
+)
+from etlsite.errors import Conflict
+
+
+class CredentialKeyUnavailable(exceptions.APIException):
+    """The server cannot encrypt or decrypt secrets (key missing, malformed or wrong)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "credentials_key"
+
+
+class ContextViewSet(viewsets.ModelViewSet):
+    queryset = Context.objects.prefetch_related("parameters", "credentials", "default_for_jobs")
+    serializer_class = ContextSerializer
+    filterset_class = ContextFilterSet
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at", "updated_at", "id"]
+    # Writes on sub-routes: changing a context needs change_context, and credentials
+    # need their own permissions, so a role may edit contexts but not credentials.
+    action_permissions = {
+        "put_environment": "contexts.change_context",
+        "put_parameters": "contexts.change_context",
+        "add_credential": "contexts.add_credential",
+        "update_credential": "contexts.change_credential",
+        "delete_credential": "contexts.delete_credential",
+        "credential_test": "contexts.change_credential",
+        "clone": "contexts.add_context",
+    }
+
+    def perform_destroy(self, context):
+        jobs = context.default_for_job_names()
+        if jobs:
+            raise Conflict(
+                f"Context {context.name!r} is the default context of jobs {', '.join(jobs)}; "
+                "give those jobs another default_context first.",
+                details={"jobs": jobs},
+            )
+        try:
+            context.delete()
+        except ProtectedError as error:
+            names = sorted({str(obj) for obj in error.protected_objects})
+            raise Conflict(f"Context {context.name!r} is still referenced by: {', '.join(names)}.") from error
+
+    @extend_schema(responses=CredentialSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="credentials")
+    def credentials(self, request, pk=None):
+        """The context's credentials (secret values are never returned, only `secrets_set`)."""
+        return Response(CredentialSerializer(self.get_object().credentials.all(), many=True).data)
+
+    @extend_schema(request=CredentialSerializer, responses={201: CredentialSerializer})
+    @credentials.mapping.post
+    def add_credential(self, request, pk=None):
+        context = self.get_object()
+        serializer = CredentialSerializer(data=request.data, context={"context": context})
+        serializer.is_valid(raise_exception=True)
+        with encryption_errors_as_503():
+            serializer.save()
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=CredentialSerializer)
+    @action(detail=True, methods=["get"], url_path=r"credentials/(?P<credential_id>\d+)")
+    def credential(self, request, pk=None, credential_id=None):
+        return Response(CredentialSerializer(self._credential(credential_id)).data)
+
+    @extend_schema(request=CredentialSerializer, responses=CredentialSerializer)
+    @credential.mapping.put
+    @credential.mapping.patch
+    def update_credential(self, request, pk=None, credential_id=None):
+        """An update without a secret keeps it; `"secrets": {"password": null}` clears it."""
+        credential = self._credential(credential_id)
+        serializer = CredentialSerializer(
+            credential,
+            data=request.data,
+            partial=request.method == "PATCH",
+            context={"context": credential.context},
+        )
+        serializer.is_valid(raise_exception=True)
+        with encryption_errors_as_503():
+            serializer.save()
+        return Response(serializer.data)
+
+    @credential.mapping.delete
+    def delete_credential(self, request, pk=None, credential_id=None):
+        self._credential(credential_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "CredentialTestResult",
+            {
+                "ok": serializers.BooleanField(),
+                "message": serializers.CharField(),
+                "seconds": serializers.FloatField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path=r"credentials/(?P<credential_id>\d+)/test")
+    def credential_test(self, request, pk=None, credential_id=None):
+        """Connect with the stored credential; answers ok or the driver's error (secrets masked)."""
+        credential = self._credential(credential_id)
+        if credential.kind not in TESTABLE_KINDS:
+            raise serializers.ValidationError(
+                {
+                    "kind": [
+                        f"Only {', '.join(TESTABLE_KINDS)} credentials can be tested, not {credential.kind}."
+                    ]
+                }
+            )
+        with encryption_errors_as_503():
+            return Response(check_credential(credential))
+
+    def _credential(self, credential_id) -> Credential:
+        return get_object_or_404(
+            Credential.objects.select_related("context"), pk=credential_id, context=self.get_object()
+        )
+
+    @extend_schema(responses=EnvironmentSerializer)
+    @action(detail=True, methods=["get"], url_path="environment")
+    def environment(self, request, pk=None):
+        """Environment values (NAME -> text) used in configs as ${env.NAME}."""
+        return Response(self.get_object().environment)
+
+    @extend_schema(request=EnvironmentSerializer, responses=EnvironmentSerializer)
+    @environment.mapping.put
+    def put_environment(self, request, pk=None):
+        """Replace all environment values."""
+        context = self.get_object()
+        serializer = EnvironmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        context.environment = serializer.validated_data
+        context.save(update_fields=["environment", "updated_at"])
+        return Response(context.environment)
+
+    @extend_schema(responses=ParameterSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="parameters")
+    def parameters(self, request, pk=None):
+        """Typed parameters used in configs as ${name} (secret values are never returned)."""
+        return Response(ParameterSerializer(self.get_object().parameters.all(), many=True).data)
+
+    @extend_schema(request=ParameterSerializer(many=True), responses=ParameterSerializer(many=True))
+    @parameters.mapping.put
+    def put_parameters(self, request, pk=None):
+        """Replace the parameter list. A secret given without `value` keeps its stored value."""
+        context = self.get_object()
+        serializer = ParameterSerializer(data=request.data, many=True)
+        serializer.is_valid(raise_exception=True)
+        with encryption_errors_as_503():
+            parameters = serializer.replace(context)
+        return Response(ParameterSerializer(parameters, many=True).data)
+
+    @extend_schema(request=CloneSerializer, responses={201: ContextSerializer})
+    @action(detail=True, methods=["post"], url_path="clone")
+    def clone(self, request, pk=None):
+        """Copy the context (parameters, environment, credentials with their secrets) to a new name."""
+        context = self.get_object()
+        if context.credentials.exists() and not request.user.has_perm("contexts.add_credential"):
+            raise exceptions.PermissionDenied(
+                "Cloning a context with credentials needs the add_credential permission."
+            )
+        serializer = CloneSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        copy = context.clone(**serializer.validated_data)
+        return Response(
+            ContextSerializer(self.get_queryset().get(pk=copy.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+
+@contextmanager
+def encryption_errors_as_503():
+    """A missing or wrong credentials key becomes a clear 503, with nothing saved."""
+    try:
+        with transaction.atomic():
+            yield
+    except crypto.CredentialKeyError as error:
+        raise CredentialKeyUnavailable(str(error)) from None
