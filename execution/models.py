@@ -105,7 +105,11 @@ class Execution(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
-    progress = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(default=dict, blank=True, help_text="percent and rows read so far")
+    # Totals as columns, so history and statistics can sum them in the database.
+    rows_read = models.BigIntegerField(default=0, help_text="Rows read by the sources.")
+    rows_written = models.BigIntegerField(default=0, help_text="Rows written by the sinks.")
+    rows_rejected = models.BigIntegerField(default=0, help_text="Rows rejected by validate components.")
     counters = models.JSONField(default=dict, blank=True, help_text="Per component: rows in/out/rejected...")
     custom_metrics = models.JSONField(default=list, blank=True)
     error = models.JSONField(default=dict, blank=True, help_text="Why it failed: component, message...")

@@ -3,28 +3,36 @@
 from django.db import transaction
 
 from contexts.resolution import redact
+from execution.engine.registry import SINK, get_spec
 from execution.engine.runner import Progress, RunResult
 from execution.models import Execution, ExecutionRejects, rejects_root
 
 REJECT_SAMPLE_ROWS = 5
 
 
-def summarize_progress(progress: Progress) -> dict:
+def sink_names(components: list[dict]) -> set[str]:
+    return {c["name"] for c in components if get_spec(c["type"]).kind == SINK}
+
+
+def progress_fields(progress: Progress, sinks: set[str]) -> dict:
+    """The Execution fields a heartbeat (or the end of a run) updates."""
+    counters = progress.components
     return {
         "progress": {"percent": progress.percent, "rows_read": progress.rows_read},
-        "counters": progress.components,
+        "counters": counters,
+        "rows_read": progress.rows_read,
+        "rows_written": sum(c["rows_in"] for name, c in counters.items() if name in sinks),
+        "rows_rejected": sum(c["rows_rejected"] for c in counters.values()),
     }
 
 
-def save_result(execution: Execution, result: RunResult, secrets: list[str]) -> None:
+def save_result(execution: Execution, result: RunResult, sinks: set[str], secrets: list[str]) -> None:
     """Counters, custom metrics and reject files of a finished run."""
     files = [_write_rejects(execution, component, rows) for component, rows in result.rejects.items()]
+    fields = progress_fields(result.progress, sinks)
+    fields["progress"]["percent"] = 100.0
     with transaction.atomic():
-        Execution.objects.filter(pk=execution.pk).update(
-            progress={"percent": 100.0, "rows_read": result.progress.rows_read},
-            counters=result.components,
-            custom_metrics=result.metrics,
-        )
+        Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)
         for component, relative_path, rows in files:
             ExecutionRejects.objects.update_or_create(
                 execution=execution,

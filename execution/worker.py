@@ -18,7 +18,7 @@ import time
 import traceback
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from contexts.resolution import RunInputError, redact, resolve_run_inputs
 from execution.control import saved_overrides
@@ -33,7 +33,7 @@ from execution.models import (
     State,
     this_worker_id,
 )
-from execution.results import save_result, summarize_progress
+from execution.results import progress_fields, save_result, sink_names
 from schemas.resolution import schemas_for_components
 
 logger = logging.getLogger("execution.worker")
@@ -59,6 +59,7 @@ class RunSession:
         self.timeout_seconds = timeout_seconds
         self.last_touch = 0.0
         self.last_progress: dict = {}
+        self.sinks: set[str] = set()
 
     # --- logging ------------------------------------------------------------
 
@@ -99,10 +100,8 @@ class RunSession:
         if now - self.last_touch < CONTROL_INTERVAL_SECONDS:
             return
         self.last_touch = now
-        self.last_progress = summarize_progress(progress)
-        if self.execution.beat(
-            self.worker_id, progress=self.last_progress["progress"], counters=self.last_progress["counters"]
-        ):
+        self.last_progress = progress_fields(progress, self.sinks)
+        if self.execution.beat(self.worker_id, **self.last_progress):
             return
         self.obey_request()
 
@@ -171,6 +170,7 @@ def run_claimed(execution: Execution, worker_id: str) -> str:
         execution.finish(State.FAILED, worker_id, message=summary["message"], error=summary)
         return execution.state
     session.secrets = resolved.secrets
+    session.sinks = sink_names(resolved.components)
     session.log(
         LogLevel.INFO,
         None,
@@ -222,7 +222,7 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
         summary = session.record_error(f"The worker was interrupted: {type(error).__name__}: {error}")
         execution.finish(State.FAILED, session.worker_id, message=summary["message"], error=summary)
         raise
-    save_result(execution, result, session.secrets)
+    save_result(execution, result, session.sinks, session.secrets)
     session.log(LogLevel.INFO, None, "Succeeded; every sink committed.")
     return State.SUCCEEDED, "succeeded", None
 
@@ -230,7 +230,6 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
 def run_execution(execution_id: int) -> str:
     """Claim and run one execution. A duplicate delivery (or a run stopped
     while queued) finds nothing to claim and returns at once."""
-    close_old_connections()
     worker_id = this_worker_id()
     execution = Execution.objects.select_related("job").filter(pk=execution_id).first()
     if execution is None or not execution.claim(worker_id):

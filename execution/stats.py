@@ -1,0 +1,186 @@
+"""Job-level figures computed from its executions: progress, health,
+performance and statistics."""
+
+from datetime import timedelta
+from statistics import quantiles
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django_q.models import Schedule
+
+from execution.models import Execution, State
+from execution.scheduling import schedule_name
+from jobs.models import Job
+
+# Health looks at this many recent finished runs.
+HEALTH_WINDOW = 20
+PERFORMANCE_WINDOW = 50
+# Consecutive failures from which a job is "failing" (fewer, but some: "degraded").
+FAILING_AFTER = 3
+# A success rate under this over the window makes a job "degraded".
+DEGRADED_BELOW = 0.8
+# How late the scheduler may be before a schedule counts as overdue.
+SCHEDULE_GRACE = timedelta(minutes=2)
+
+
+def rows_per_second(rows: int, seconds: float | None) -> float | None:
+    return round(rows / seconds, 1) if seconds else None
+
+
+def progress_of(execution: Execution) -> dict:
+    percent = execution.progress.get("percent")
+    elapsed = execution.duration_seconds
+    eta = None
+    if execution.is_active and percent and elapsed and 0 < percent < 100:
+        eta = round(elapsed * (100 - percent) / percent, 1)
+    return {
+        "execution": execution.pk,
+        "state": execution.state,
+        "percent": percent,
+        "rows_read": execution.rows_read,
+        "rows_written": execution.rows_written,
+        "rows_rejected": execution.rows_rejected,
+        "elapsed_seconds": elapsed,
+        "eta_seconds": eta,
+        "rows_per_second": rows_per_second(execution.rows_read, elapsed),
+        "heartbeat_at": execution.heartbeat_at,
+    }
+
+
+def metrics_of(execution: Execution) -> dict:
+    components = {}
+    for name, counters in execution.counters.items():
+        rows = max(counters.get("rows_in", 0), counters.get("rows_out", 0))
+        components[name] = {**counters, "rows_per_second": rows_per_second(rows, counters.get("seconds"))}
+    elapsed = execution.duration_seconds
+    return {
+        "execution": execution.pk,
+        "state": execution.state,
+        "duration_seconds": elapsed,
+        "rows_read": execution.rows_read,
+        "rows_written": execution.rows_written,
+        "rows_rejected": execution.rows_rejected,
+        "rows_per_second": rows_per_second(execution.rows_read, elapsed),
+        "components": components,
+        "custom": execution.custom_metrics,
+    }
+
+
+def overdue_schedule(job: Job) -> dict | None:
+    schedule = Schedule.objects.filter(name=schedule_name(job.pk), repeats__gt=0).first()
+    if schedule and schedule.next_run < timezone.now() - SCHEDULE_GRACE:
+        return {
+            "expected_at": schedule.next_run,
+            "late_seconds": int((timezone.now() - schedule.next_run).total_seconds()),
+        }
+    return None
+
+
+def health_of(job: Job) -> dict:
+    recent = list(
+        job.executions.filter(state__in=[State.SUCCEEDED, State.FAILED]).order_by("-id")[:HEALTH_WINDOW]
+    )
+    consecutive = 0
+    for execution in recent:
+        if execution.state != State.FAILED:
+            break
+        consecutive += 1
+    succeeded = sum(1 for e in recent if e.state == State.SUCCEEDED)
+    rate = round(succeeded / len(recent), 3) if recent else None
+    last_failure = next((e for e in recent if e.state == State.FAILED), None)
+    overdue = overdue_schedule(job)
+    reasons = []
+    if consecutive >= FAILING_AFTER:
+        reasons.append(f"{consecutive} consecutive failures")
+    elif consecutive:
+        reasons.append(f"the last run failed ({consecutive} in a row)")
+    if rate is not None and rate < DEGRADED_BELOW:
+        reasons.append(f"success rate {rate:.0%} over the last {len(recent)} runs")
+    if overdue:
+        reasons.append(f"scheduled run {overdue['late_seconds']} s overdue")
+    status = "failing" if consecutive >= FAILING_AFTER else ("degraded" if reasons else "ok")
+    return {
+        "job": job.pk,
+        "status": status,
+        "reasons": reasons,
+        "window": len(recent),
+        "success_rate": rate,
+        "consecutive_failures": consecutive,
+        "last_failure": last_failure
+        and {
+            "execution": last_failure.pk,
+            "finished_at": last_failure.finished_at,
+            "error": last_failure.error,
+        },
+        "last_success": next(
+            ({"execution": e.pk, "finished_at": e.finished_at} for e in recent if e.state == State.SUCCEEDED),
+            None,
+        ),
+        "overdue_schedule": overdue,
+    }
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 3)
+    cuts = quantiles(values, n=100, method="inclusive")
+    return round(cuts[int(fraction * 100) - 1], 3)
+
+
+def performance_of(job: Job) -> dict:
+    runs = list(
+        job.executions.filter(state=State.SUCCEEDED, started_at__isnull=False, finished_at__isnull=False)
+        .order_by("-id")
+        .values("id", "started_at", "finished_at", "rows_read", "rows_written")[:PERFORMANCE_WINDOW]
+    )
+    points = []
+    for run in runs:
+        seconds = (run["finished_at"] - run["started_at"]).total_seconds()
+        points.append(
+            {
+                "execution": run["id"],
+                "finished_at": run["finished_at"],
+                "duration_seconds": round(seconds, 3),
+                "rows_read": run["rows_read"],
+                "rows_written": run["rows_written"],
+                "rows_per_second": rows_per_second(run["rows_read"], seconds),
+            }
+        )
+    durations = [p["duration_seconds"] for p in points]
+    speeds = [p["rows_per_second"] for p in points if p["rows_per_second"] is not None]
+    return {
+        "job": job.pk,
+        "window": len(points),
+        "duration_seconds": {
+            "p50": _percentile(durations, 0.5),
+            "p95": _percentile(durations, 0.95),
+            "max": max(durations, default=None),
+        },
+        "rows_per_second": {
+            "p50": _percentile(speeds, 0.5),
+            "mean": round(sum(speeds) / len(speeds), 1) if speeds else None,
+        },
+        "recent": points,
+    }
+
+
+def statistics_of(job: Job) -> dict:
+    executions = job.executions.all()
+    by_state = dict(executions.values_list("state").annotate(n=Count("id")).order_by())
+    by_trigger = dict(executions.values_list("trigger").annotate(n=Count("id")).order_by())
+    totals = executions.aggregate(
+        rows_read=Sum("rows_read"), rows_written=Sum("rows_written"), rows_rejected=Sum("rows_rejected")
+    )
+    return {
+        "job": job.pk,
+        "executions": sum(by_state.values()),
+        "by_state": {state: by_state.get(state, 0) for state in State.values},
+        "by_trigger": by_trigger,
+        "rows_read": totals["rows_read"] or 0,
+        "rows_written": totals["rows_written"] or 0,
+        "rows_rejected": totals["rows_rejected"] or 0,
+        "first_run": executions.order_by("id").values_list("queued_at", flat=True).first(),
+        "last_run": executions.order_by("-id").values_list("queued_at", flat=True).first(),
+    }
