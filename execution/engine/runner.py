@@ -325,7 +325,12 @@ class _Run:
         """Run one component's code; unexpected exceptions become an EngineError naming it."""
         try:
             return action()
-        except (EngineError, StopRequested, StopIteration):
+        except EngineError as error:
+            if error.component is None:
+                error.component = name
+                error.args = (error.describe(),)
+            raise
+        except (StopRequested, StopIteration):
             raise
         except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""

@@ -48,3 +48,27 @@ def polars_type(name: str) -> pl.DataType:
         if scale <= precision:
             return pl.Decimal(precision, scale)
     raise UnknownTypeName(f"Unknown type {name!r}; use one of: {', '.join(TYPE_NAMES)}.")
+
+
+_TRUE_TEXT = ("true", "t", "yes", "y", "1")
+_FALSE_TEXT = ("false", "f", "no", "n", "0")
+
+
+def cast_expression(column: str, source: pl.DataType, target: pl.DataType) -> pl.Expr:
+    """A strict cast of `column`; text is parsed into dates, times, timestamps
+    and booleans (Polars 2 no longer casts text to those directly)."""
+    expression = pl.col(column)
+    if source != pl.String:
+        return expression.cast(target, strict=True)
+    if target == pl.Date:
+        return expression.str.to_date()
+    if target == pl.Time:
+        return expression.str.to_time()
+    if isinstance(target, pl.Datetime):
+        return expression.str.to_datetime(time_unit=target.time_unit, time_zone=target.time_zone)
+    if target == pl.Boolean:
+        mapping = {**dict.fromkeys(_TRUE_TEXT, True), **dict.fromkeys(_FALSE_TEXT, False)}
+        return (
+            expression.str.strip_chars().str.to_lowercase().replace_strict(mapping, return_dtype=pl.Boolean)
+        )
+    return expression.cast(target, strict=True)

@@ -456,7 +456,8 @@ class SQLiteSink(InsertingSink):
         conversions = []
         for column, dtype in batch.schema.items():
             if isinstance(dtype, pl.Datetime):
-                conversions.append(pl.col(column).dt.to_string("iso"))
+                zone = "%:z" if dtype.time_zone else ""
+                conversions.append(pl.col(column).dt.to_string(f"%Y-%m-%dT%H:%M:%S%.f{zone}"))
             elif dtype in (pl.Date, pl.Time) or isinstance(dtype, pl.Decimal):
                 conversions.append(pl.col(column).cast(pl.String))
         return batch.with_columns(conversions).rows() if conversions else batch.rows()

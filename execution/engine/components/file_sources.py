@@ -1,6 +1,7 @@
 """Sources reading files under the data roots: CSV, JSON/NDJSON, Parquet, and
 rows written inline in the config."""
 
+import csv
 import io
 import json
 import re
@@ -15,7 +16,7 @@ from execution.engine.components.base import Source, boolean, choice, config_sch
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
-from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, polars_type
+from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
 PATH = string("File path, relative to a data root (or absolute inside one).", minLength=1)
 COLUMN_TYPES = {
@@ -106,12 +107,24 @@ class CsvSource(FileSource):
     def batches(self):
         path = self.resolved_path()
         column_types = self._arrow_column_types()
-        stream = pa.OSFile(str(path))
-        try:
-            reader = self._open_reader(stream, column_types, use_threads=True)
+        with pa.OSFile(str(path)) as stream:
+            try:
+                reader = pa_csv.open_csv(
+                    stream,
+                    read_options=self._read_options(use_threads=True),
+                    parse_options=self._parse_options(),
+                    convert_options=self._convert_options(column_types),
+                )
+            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+                raise self._explain(error, path, column_types) from None
+            binary = [
+                f.name
+                for f in reader.schema
+                if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+            ]
+            if binary:
+                raise self._not_utf8()
             yield from self.rebatch(self._frames(reader, stream, path, column_types))
-        finally:
-            stream.close()
 
     def _arrow_column_types(self) -> dict:
         types = {}
@@ -119,35 +132,32 @@ class CsvSource(FileSource):
             types[column] = pl.Series([], dtype=polars_type(type_name)).to_arrow().type
         return types
 
-    def _open_reader(self, stream, column_types, *, use_threads):
-        header = self.config.get("header", True)
-        encoding = self.config.get("encoding", "utf8")
-        try:
-            return pa_csv.open_csv(
-                stream,
-                read_options=pa_csv.ReadOptions(
-                    use_threads=use_threads,
-                    block_size=_CSV_BLOCK_BYTES,
-                    encoding="latin-1" if encoding == "latin-1" else "utf8",
-                    autogenerate_column_names=not header,
-                ),
-                parse_options=pa_csv.ParseOptions(
-                    delimiter=self.config.get("delimiter", ","),
-                    quote_char=self.config.get("quote", '"'),
-                    newlines_in_values=True,
-                ),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=column_types,
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-            raise self._explain(error, column_names=None) from None
+    def _read_options(self, *, use_threads):
+        return pa_csv.ReadOptions(
+            use_threads=use_threads,
+            block_size=_CSV_BLOCK_BYTES,
+            encoding="latin-1" if self.config.get("encoding") == "latin-1" else "utf8",
+            autogenerate_column_names=not self.config.get("header", True),
+        )
+
+    def _parse_options(self, invalid_row_handler=None):
+        return pa_csv.ParseOptions(
+            delimiter=self.config.get("delimiter", ","),
+            quote_char=self.config.get("quote", '"'),
+            newlines_in_values=True,
+            invalid_row_handler=invalid_row_handler,
+        )
+
+    @staticmethod
+    def _convert_options(column_types):
+        return pa_csv.ConvertOptions(
+            column_types=column_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
 
     def _frames(self, reader, stream, path, column_types):
-        names = reader.schema.names
         emitted = False
         while True:
             try:
@@ -155,7 +165,7 @@ class CsvSource(FileSource):
             except StopIteration:
                 break
             except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-                raise self._explain(error, names, path, column_types) from None
+                raise self._explain(error, path, column_types) from None
             self.bytes_read = self.progress_done = stream.tell()
             emitted = True
             yield _normalize(pl.from_arrow(batch))
@@ -163,23 +173,28 @@ class CsvSource(FileSource):
         if not emitted:
             yield _normalize(pl.from_arrow(reader.schema.empty_table()))
 
-    def _explain(self, error, column_names, path=None, column_types=None) -> EngineError:
+    def _not_utf8(self) -> EngineError:
+        return EngineError(
+            "The file is not valid UTF-8; set `encoding` to latin-1 if that is its encoding.",
+            component=self.name,
+            field="config.encoding",
+            location=f"file {self.config['path']}",
+        )
+
+    def _explain(self, error, path, column_types) -> EngineError:
         location = f"file {self.config['path']}"
         text = str(error)
-        if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in text or "UTF-8" in text:
-            return EngineError(
-                "The file is not valid UTF-8; set `encoding` to latin-1 if that is its encoding.",
-                component=self.name,
-                field="config.encoding",
-                location=location,
-            )
+        if isinstance(error, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+            return self._not_utf8()
         if "Expected" in text and "columns" in text:
-            record = self._find_ragged_record(path, column_types) if path else None
+            record = self._find_ragged_record(path, column_types)
             where = f"{location}, record {record} (counting the header)" if record else location
             return EngineError(text.replace("CSV parse error: ", ""), component=self.name, location=where)
         column = re.search(r"In CSV column #(\d+)", text)
-        if column and column_names:
-            name = column_names[int(column[1])]
+        if column:
+            names = self._header_names(path)
+            index = int(column[1])
+            name = names[index] if index < len(names) else f"#{index}"
             detail = text.split(": ", 1)[-1]
             return EngineError(
                 f"Column {name!r}: {detail}. Its type was inferred from the start of the file; "
@@ -190,6 +205,19 @@ class CsvSource(FileSource):
             )
         return EngineError(text, component=self.name, location=location)
 
+    def _header_names(self, path) -> list[str]:
+        encoding = "latin-1" if self.config.get("encoding") == "latin-1" else "utf-8"
+        with open(path, encoding=encoding, errors="replace", newline="") as handle:
+            first = next(
+                csv.reader(
+                    handle,
+                    delimiter=self.config.get("delimiter", ","),
+                    quotechar=self.config.get("quote", '"'),
+                ),
+                [],
+            )
+        return first if self.config.get("header", True) else [f"f{i}" for i in range(len(first))]
+
     def _find_ragged_record(self, path, column_types) -> int | None:
         """Rescan single-threaded: only then does Arrow know the record number."""
         found = []
@@ -198,24 +226,13 @@ class CsvSource(FileSource):
             found.append(row.number)
             return "error"
 
-        options = pa_csv.ParseOptions(
-            delimiter=self.config.get("delimiter", ","),
-            quote_char=self.config.get("quote", '"'),
-            newlines_in_values=True,
-            invalid_row_handler=remember,
-        )
         with pa.OSFile(str(path)) as stream:
             try:
                 reader = pa_csv.open_csv(
                     stream,
-                    read_options=pa_csv.ReadOptions(
-                        use_threads=False,
-                        block_size=_CSV_BLOCK_BYTES,
-                        encoding="latin-1" if self.config.get("encoding") == "latin-1" else "utf8",
-                        autogenerate_column_names=not self.config.get("header", True),
-                    ),
-                    parse_options=options,
-                    convert_options=pa_csv.ConvertOptions(column_types=column_types, null_values=[""]),
+                    read_options=self._read_options(use_threads=False),
+                    parse_options=self._parse_options(remember),
+                    convert_options=self._convert_options(column_types),
                 )
                 for _ in reader:
                     pass
@@ -424,10 +441,16 @@ class InlineSource(Source):
         rows = self.config["rows"]
         self.progress_total = len(rows)
         try:
-            if rows:
-                frame = pl.from_dicts(rows, schema_overrides=types or None, infer_schema_length=None)
-            else:
+            if not rows:
                 frame = pl.DataFrame(schema=types)
+            else:
+                frame = pl.from_dicts(rows, infer_schema_length=None)
+                frame = frame.with_columns(
+                    cast_expression(column, frame.schema[column], dtype)
+                    if column in frame.columns
+                    else pl.lit(None, dtype).alias(column)
+                    for column, dtype in types.items()
+                )
         except (pl.exceptions.PolarsError, TypeError, ValueError) as error:
             raise EngineError(
                 f"The rows do not form a table: {error}", component=self.name, field="config.rows"

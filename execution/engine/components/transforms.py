@@ -18,7 +18,7 @@ from execution.engine.components.base import (
 from execution.engine.errors import EngineError
 from execution.engine.graph import split_input
 from execution.engine.registry import TRANSFORM, register
-from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, polars_type
+from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
 POLARS_ERRORS = (pl.exceptions.PolarsError,)
 
@@ -155,7 +155,17 @@ class Select(Transform):
             field = "config.rename"
             batch = batch.rename(rename)
             field = "config.cast"
-            return main(batch.cast(cast) if cast else batch)
+            unknown = [column for column in cast if column not in batch.columns]
+            if unknown:
+                raise EngineError(
+                    f"No column(s) {unknown} to cast; the columns are: {', '.join(batch.columns)}",
+                    component=self.name,
+                    field=field,
+                )
+            conversions = [
+                cast_expression(column, batch.schema[column], dtype) for column, dtype in cast.items()
+            ]
+            return main(batch.with_columns(conversions) if conversions else batch)
         except POLARS_ERRORS as error:
             raise expressions.evaluation_error(error, component=self.name, field=field) from None
 
