@@ -19,10 +19,12 @@ from contexts import crypto
 from contexts.models import Context, Credential
 from contexts.redaction import MASK, redact
 from contexts.values import ParameterType, coerce_value
+from execution.engine.errors import EngineError
 
 __all__ = ["ResolvedRun", "RunInputError", "redact", "resolve_run_inputs"]
 
-PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
+# The same syntax as execution.engine.runner.resolve_placeholders.
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 ENV_PREFIX = "env."
 # Component types that read or write through a credential of a given kind.
 CONNECTION_KINDS = (Credential.Kind.POSTGRES, Credential.Kind.MYSQL, Credential.Kind.SQLITE)
@@ -68,9 +70,9 @@ def resolve_run_inputs(job, context_name: str | None = None, overrides: dict | N
         _check_connections(substituted, context, credentials, problems, with_placeholders=True)
         if problems:
             raise RunInputError(problems)
-        connections = {
-            name: credentials[name].connection_dict() for name in _connection_names(substituted).values()
-        }
+        connections = _connection_dicts(substituted, credentials, problems)
+        if problems:
+            raise RunInputError(problems)
         # Every secret of the context is masked, not only those of the credentials used.
         credential_secrets = [value for c in credentials.values() for value in c.plain_secrets().values()]
     except crypto.CredentialKeyError as error:
@@ -148,7 +150,6 @@ def _check_placeholders(components, context, values, environment, problems) -> N
     for component in components:
         for path, text in _strings(component.get("config") or {}, f"components.{component['name']}.config"):
             for reference in PLACEHOLDER.findall(text):
-                reference = reference.strip()
                 if reference.startswith(ENV_PREFIX):
                     env_name = reference[len(ENV_PREFIX) :]
                     if env_name not in environment:
@@ -167,7 +168,10 @@ def _substitute(components, values, environment) -> list[dict]:
     from execution.engine.runner import resolve_placeholders
 
     known_values = {name: value for name, value in values.items() if value is not None}
-    return resolve_placeholders(components, known_values, environment)
+    try:
+        return resolve_placeholders(components, known_values, environment)
+    except EngineError as error:  # only if the engine's syntax finds something the checks above did not
+        raise RunInputError({f"components.{error.component}.{error.field}": [error.message]}) from None
 
 
 def _connection_names(components) -> dict[str, object]:
@@ -197,6 +201,18 @@ def _check_connections(components, context, credentials, problems, *, with_place
                 problems[path].append(
                     f"Credential {name!r} is a {kind} credential; {type_name} needs {expected}."
                 )
+
+
+def _connection_dicts(components, credentials, problems) -> dict[str, dict]:
+    connections = {}
+    for component_name, name in _connection_names(components).items():
+        try:
+            connections[name] = credentials[name].connection_dict()
+        except EngineError as error:  # e.g. a sqlite file outside the data roots
+            problems[f"components.{component_name}.config.connection"].append(
+                f"Credential {name!r}: {error.message}"
+            )
+    return connections
 
 
 def _no_credential_message(name, context, credentials) -> str:
