@@ -77,6 +77,11 @@ def api_exception_handler(exc, context):
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        from accounts.audit import record
+
+        record(context.get("request"), "auth_failed", None, after={"reason": str(exc.detail)})
+
     headers = {}
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header

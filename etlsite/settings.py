@@ -5,7 +5,9 @@ DEBUG on, a dev SECRET_KEY. Production sets DEBUG=false, which makes
 SECRET_KEY mandatory and turns on secure cookies.
 """
 
+import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,7 +48,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "oauth2_provider",
+    "rest_framework_api_key",
+    "rest_framework_simplejwt.token_blacklist",
     "etlsite",
+    "accounts",
     "jobs",
     "contexts",
     "schemas",
@@ -58,8 +64,10 @@ MIDDLEWARE = [
     "etlsite.request_id.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "monitoring.request_metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -102,7 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(ETL_HOME / "test-etlsite.sqlite3")}
+    # A file, not :memory:, so worker processes started by tests can open it;
+    # named per test run so parallel runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(ETL_HOME / f"test-etlsite-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -147,20 +157,30 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 API_PAGE_SIZE_MAX = 500
 REST_FRAMEWORK = {
+    # Order matters: OAuth2 declines tokens it does not know (so JWT gets a
+    # look at a Bearer header), JWT refuses what it cannot decode.
     "DEFAULT_AUTHENTICATION_CLASSES": env.list(
         "API_AUTHENTICATION_CLASSES",
         default=[
             "rest_framework.authentication.TokenAuthentication",
+            "accounts.authentication.ApiKeyAuthentication",
+            "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+            "rest_framework_simplejwt.authentication.JWTAuthentication",
             "rest_framework.authentication.SessionAuthentication",
         ],
     ),
-    "DEFAULT_PERMISSION_CLASSES": ["etlsite.permissions.ModelPermissionsOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["etlsite.permissions.ApiPermission"],
     "DEFAULT_PAGINATION_CLASS": "etlsite.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.AnonThrottle",
+        "accounts.throttling.UserThrottle",
+        "accounts.throttling.ApiKeyThrottle",
     ],
     "EXCEPTION_HANDLER": "etlsite.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -170,6 +190,36 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+# Requests per period ("N/second|minute|hour|day"), read on every request.
+ETL_THROTTLE_RATES = {
+    "anon": env.str("THROTTLE_ANON", default="120/minute"),
+    "user": env.str("THROTTLE_USER", default="1200/minute"),
+    "api_key": env.str("THROTTLE_API_KEY", default="1200/minute"),
+    "login": env.str("THROTTLE_LOGIN", default="10/minute"),
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+}
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "read": "Read jobs, contexts, schemas, executions and metrics",
+        "write": "Create, change and delete definitions",
+        "execute": "Start, stop, pause, resume and restart executions",
+        "admin": "Everything your account may do, including setup and audit",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_ACCESS_TOKEN_SECONDS", default=3600),
+}
+
+# CORS stays off: no cross-origin browser access unless a proxy adds it.
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "etlsite API",
@@ -190,6 +240,9 @@ ETL_DATA_ROOTS = [
     str(Path(p).resolve()) for p in env.list("ETL_DATA_ROOTS", default=[str(ETL_HOME / "data")])
 ]
 ETL_DEFAULT_BATCH_SIZE = env.int("ETL_DEFAULT_BATCH_SIZE", default=50_000)
+# Largest request body (JSON records or an uploaded file) the API reads for
+# validation, inference and import; bigger requests get a 413 before any read.
+ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # Comma-separated Fernet keys, newest first (MultiFernet rotation).
 ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("contexts.urls")),
     path("", include("schemas.urls")),
     path("", include("monitoring.urls")),
+    path("", include("accounts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("", include("monitoring.root_urls")),
 ]
 

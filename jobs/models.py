@@ -22,6 +22,12 @@ class Job(models.Model):
         related_name="default_for_jobs",
     )
     config = models.JSONField(default=dict, blank=True)
+    allowed_groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        help_text="If any, only members of these groups (and admins) see and run this job.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -30,6 +36,15 @@ class Job(models.Model):
 
     def __str__(self):
         return self.name
+
+    def audit_snapshot(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "default_context": self.default_context_id,
+            "config": self.config,
+            "components": self.component_dicts(),
+        }
 
     @property
     def effective_config(self) -> dict:

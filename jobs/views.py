@@ -7,6 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from accounts.access import visible_jobs
+from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
 from jobs.config import JobConfigSerializer
@@ -20,14 +22,17 @@ from jobs.serializers import (
 )
 
 
-class JobViewSet(viewsets.ModelViewSet):
+class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
-        "components", "upstream_links__upstream"
+        "components", "upstream_links__upstream", "allowed_groups"
     )
     serializer_class = JobSerializer
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
+
+    def get_queryset(self):
+        return visible_jobs(self.request, super().get_queryset())
 
     def perform_destroy(self, job):
         dependents = job.dependent_job_names()
@@ -37,7 +42,7 @@ class JobViewSet(viewsets.ModelViewSet):
                 details={"dependents": dependents},
             )
         try:
-            job.delete()
+            super().perform_destroy(job)
         except ProtectedError as error:
             names = sorted({str(obj) for obj in error.protected_objects})
             raise Conflict(f"{job.name!r} is still referenced by: {', '.join(names)}.") from error
@@ -50,8 +55,10 @@ class JobViewSet(viewsets.ModelViewSet):
         if request.method == "PUT":
             serializer = JobConfigSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
+            before = job.config
             job.config = serializer.validated_data
             job.save(update_fields=["config", "updated_at"])
+            record(request, "update", job, before={"config": before}, after={"config": job.config})
         return Response(job.effective_config)
 
     @extend_schema(request=ComponentSerializer(many=True), responses=ComponentSerializer(many=True))
@@ -66,9 +73,11 @@ class JobViewSet(viewsets.ModelViewSet):
                 validate_component_graph(serializer.validated_data)
             except serializers.ValidationError as error:
                 raise serializers.ValidationError({"components": error.detail}) from error
+            before = snapshot(job)
             with transaction.atomic():
                 job.replace_components(serializer.validated_data)
                 job.save(update_fields=["updated_at"])
+            record(request, "update", job, before=before, after=snapshot(job))
         return Response(job.component_dicts())
 
     @extend_schema(responses={200: JobDependencySerializer(many=True)})
@@ -100,7 +109,8 @@ class JobViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError(
                 {"upstream": [f"Depending on {upstream.name!r} would create a cycle of jobs."]}
             )
-        serializer.save(downstream=job)
+        link = serializer.save(downstream=job)
+        record(request, "create", link, after=serializer.data)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
@@ -108,7 +118,10 @@ class JobViewSet(viewsets.ModelViewSet):
     def remove_dependency(self, request, pk=None, dependency_id=None):
         job = self.get_object()
         link = get_object_or_404(JobDependency, pk=dependency_id, downstream=job)
+        before, link_id = JobDependencySerializer(link).data, link.pk
         link.delete()
+        link.pk = link_id
+        record(request, "delete", link, before=before)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,47 @@
+"""Rate limits per user, per API key, per anonymous IP, and a stricter one for
+logins. Counters live in the default cache (a database table unless CACHE_URL
+says otherwise), so every web process shares them. Rates are read on each
+request from settings.ETL_THROTTLE_RATES, so they change without a restart."""
+
+from django.conf import settings
+from rest_framework import throttling
+
+from accounts.models import ApiKey
+
+
+class ConfiguredRateMixin:
+    def get_rate(self):
+        return settings.ETL_THROTTLE_RATES.get(self.scope)
+
+
+class AnonThrottle(ConfiguredRateMixin, throttling.AnonRateThrottle):
+    scope = "anon"
+
+
+class UserThrottle(ConfiguredRateMixin, throttling.UserRateThrottle):
+    """Per user, for every credential but API keys (those have their own bucket)."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            return None
+        return super().get_cache_key(request, view)
+
+
+class ApiKeyThrottle(ConfiguredRateMixin, throttling.SimpleRateThrottle):
+    scope = "api_key"
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.auth, ApiKey):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+
+
+class LoginThrottle(ConfiguredRateMixin, throttling.SimpleRateThrottle):
+    """Password logins per client IP: slows brute force down to a crawl."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
