@@ -1,3 +1,7 @@
-"""Routes outside /api/v1: Prometheus /metrics (monitoring issue)."""
+"""Routes outside /api/v1: the Prometheus exposition at /metrics."""
 
-urlpatterns = []
+from django.urls import path
+
+from monitoring.prometheus import PrometheusView
+
+urlpatterns = [path("metrics", PrometheusView.as_view(), name="prometheus-metrics")]

@@ -1,0 +1,218 @@
+"""Health checks. Each returns `{"status": ok|degraded|failing, "message", ...details}`;
+`run_checks` adds timings and the overall status.
+
+Critical checks (database, migrations) make /health answer 503 when they
+fail; the others can only make it `degraded`, because a failing job or an
+unreachable warehouse does not make the API itself unusable.
+"""
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+OK, DEGRADED, FAILING = "ok", "degraded", "failing"
+_SEVERITY = {OK: 0, DEGRADED: 1, FAILING: 2}
+CRITICAL_CHECKS = ("database", "migrations")
+
+EXTERNAL_TIMEOUT_SECONDS = 2.0
+EXTERNAL_CACHE_SECONDS = 30
+# A django-q2 cluster rewrites its status every 0.5 s and it expires after 3 s,
+# so a status older than this means the cluster died without cleaning up.
+WORKER_STATUS_MAX_AGE = timedelta(seconds=10)
+
+
+def worst(statuses) -> str:
+    return max(statuses, key=_SEVERITY.__getitem__, default=OK)
+
+
+def check_database() -> dict:
+    started = time.perf_counter()
+    try:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # any driver error means "unreachable" here
+        return {"status": FAILING, "message": f"The database is unreachable: {error.__class__.__name__}."}
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    connection = connections[DEFAULT_DB_ALIAS]
+    return {
+        "status": OK if latency_ms < 500 else DEGRADED,
+        "message": f"{connection.vendor} answered in {latency_ms} ms.",
+        "vendor": connection.vendor,
+        "latency_ms": latency_ms,
+    }
+
+
+def pending_migrations() -> list[str]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
+def check_migrations() -> dict:
+    try:
+        pending = pending_migrations()
+    except Exception as error:
+        return {"status": FAILING, "message": f"Could not read migrations: {error.__class__.__name__}."}
+    if pending:
+        return {
+            "status": FAILING,
+            "message": f"{len(pending)} migrations are not applied: run `manage.py migrate`.",
+            "pending": pending,
+        }
+    return {"status": OK, "message": "All migrations are applied.", "pending": []}
+
+
+def check_database_and_migrations() -> dict:
+    """GET /health/database: connectivity, latency and migrations applied."""
+    database = check_database()
+    if database["status"] == FAILING:
+        return database
+    migrations = check_migrations()
+    return {
+        **database,
+        "status": worst([database["status"], migrations["status"]]),
+        "message": f"{database['message']} {migrations['message']}",
+        "migrations": {"applied": not migrations.get("pending"), "pending": migrations.get("pending", [])},
+    }
+
+
+def worker_clusters() -> list[dict]:
+    """The django-q2 clusters that reported their status recently (read from the shared cache)."""
+    from django_q.conf import Conf
+    from django_q.status import Stat
+
+    fresh_after = timezone.now() - WORKER_STATUS_MAX_AGE
+    clusters = []
+    for stat in Stat.get_all():
+        if stat.status == Conf.STOPPED or stat.timestamp < fresh_after:
+            continue
+        clusters.append(
+            {
+                "cluster_id": str(stat.cluster_id),
+                "host": stat.host,
+                "status": stat.status,
+                "workers": len(stat.workers),
+                "reported_at": stat.timestamp,
+            }
+        )
+    return clusters
+
+
+def queue_depth() -> int:
+    from django_q.brokers import get_broker
+
+    return get_broker().queue_size()
+
+
+def check_worker() -> dict:
+    clusters = worker_clusters()
+    workers = sum(cluster["workers"] for cluster in clusters)
+    if not clusters:
+        return {
+            "status": FAILING,
+            "message": "No background worker is running: start one with `manage.py qcluster`.",
+            "clusters": [],
+            "workers": 0,
+            "queued_tasks": queue_depth(),
+        }
+    return {
+        "status": OK,
+        "message": f"{len(clusters)} cluster(s) with {workers} worker process(es).",
+        "clusters": clusters,
+        "workers": workers,
+        "queued_tasks": queue_depth(),
+    }
+
+
+def _endpoint(credential) -> tuple[str | None, int | None]:
+    """Host and port to try for a credential, from its non-secret config."""
+    from contexts.models import DEFAULT_PORTS
+
+    config = credential.config or {}
+    url = config.get("url") or config.get("base_url")
+    if url:
+        parts = urlsplit(url)
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    port = config.get("port") or DEFAULT_PORTS.get(credential.kind)
+    try:
+        port = int(port) if port is not None else None
+    except (TypeError, ValueError):
+        port = None
+    return config.get("host"), port
+
+
+def _probe(host: str, port: int) -> dict:
+    cache_key = f"monitoring:reach:{host}:{port}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return {**cached, "cached": True}
+    started = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=EXTERNAL_TIMEOUT_SECONDS):
+            result = {"reachable": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    except OSError as error:
+        result = {"reachable": False, "error": error.strerror or error.__class__.__name__}
+    result["checked_at"] = timezone.now().isoformat()
+    cache.set(cache_key, result, EXTERNAL_CACHE_SECONDS)
+    return {**result, "cached": False}
+
+
+def check_external() -> dict:
+    """TCP reachability of every credential's host (secrets are never read)."""
+    from contexts.models import Credential
+
+    credentials = list(Credential.objects.select_related("context").order_by("context__name", "name"))
+    targets, results = {}, []
+    for credential in credentials:
+        host, port = _endpoint(credential)
+        entry = {"context": credential.context.name, "credential": credential.name, "kind": credential.kind}
+        if not host or not port:
+            results.append({**entry, "status": "skipped", "message": "No host and port to check."})
+            continue
+        targets.setdefault((host, port), []).append(len(results))
+        results.append({**entry, "host": host, "port": port})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        probes = dict(zip(targets, pool.map(lambda target: _probe(*target), targets), strict=True))
+    for target, indexes in targets.items():
+        for index in indexes:
+            probe = probes[target]
+            results[index].update(probe, status=OK if probe["reachable"] else FAILING)
+    unreachable = [f"{r['context']}.{r['credential']}" for r in results if r["status"] == FAILING]
+    return {
+        "status": DEGRADED if unreachable else OK,
+        "message": (
+            f"Unreachable: {', '.join(unreachable)}." if unreachable else f"{len(targets)} host(s) reachable."
+        ),
+        "services": results,
+    }
+
+
+def run_checks(checks: dict) -> dict:
+    """Run `{name: function}` and summarize: overall status, HTTP status code and timings."""
+    results = {}
+    for name, check in checks.items():
+        started = time.perf_counter()
+        try:
+            result = check()
+        except Exception as error:  # a broken check reports itself instead of breaking /health
+            result = {"status": FAILING, "message": f"The check raised {error.__class__.__name__}: {error}"}
+        result["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        results[name] = result
+    critical_failed = any(results[name]["status"] == FAILING for name in CRITICAL_CHECKS if name in results)
+    others = [result["status"] for name, result in results.items() if name not in CRITICAL_CHECKS]
+    status = FAILING if critical_failed else (DEGRADED if worst(others) != OK else OK)
+    return {
+        "status": status,
+        "http_status": 503 if critical_failed else 200,
+        "checked_at": timezone.now(),
+        "checks": results,
+    }
