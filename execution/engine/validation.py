@@ -239,11 +239,19 @@ def python_value(type_: str, value):
             return value
     if type_ in ("number", "decimal") and isinstance(value, (int, float)) and math.isfinite(value):
         return value
-    if type_ == "date" and isinstance(value, str) and re.match(_DATE_SHAPE, value):
+    if type_ in ("date", "time", "datetime") and isinstance(value, str):
+        return _parse_temporal(type_, value.strip())
+    raise TypeError(f"not a {type_}")
+
+
+def _parse_temporal(type_: str, value: str):
+    """ISO text as the same shapes the Polars parser accepts."""
+    if type_ == "date" and re.match(_DATE_SHAPE, value):
         return dt.date.fromisoformat(value)
-    if type_ == "time" and isinstance(value, str) and re.match(_TIME_SHAPE, value):
+    if type_ == "time" and re.match(_TIME_SHAPE, value):
         return dt.time.fromisoformat(value)
-    if type_ == "datetime" and isinstance(value, str) and re.match(_DATETIME_SHAPE, value):
+    value = value.replace(" ", "T", 1)
+    if type_ == "datetime" and re.match(_DATETIME_SHAPE, value):
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,19 @@
+import django_filters
+from django.db.models import Q
+
+from schemas.models import Schema
+
+
+class SchemaFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Name or description contains")
+    field = django_filters.CharFilter(
+        field_name="fields__name", distinct=True, label="Has a field of this name"
+    )
+
+    class Meta:
+        model = Schema
+        # No `version` filter: `?version=N` on a detail route selects a saved version.
+        fields = {"name": ["exact", "icontains"], "updated_at": ["gte", "lte"]}
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
