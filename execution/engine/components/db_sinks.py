@@ -341,7 +341,7 @@ class InsertingSink(DatabaseSink):
     outputs=(),
     summary="Load a MySQL/MariaDB table inside one transaction (append, replace or upsert).",
     config_schema=database_sink_schema(connection_required=True),
-    example={"connection": "shop", "table": "daily_orders", "mode": "upsert", "key": ["day"]},
+    example={"connection": "shop", "table": "flights_copy", "mode": "upsert", "key": ["flight_id"]},
 )
 class MySQLSink(InsertingSink):
     """Zoned timestamps are stored in UTC (MySQL has no zoned type). Upsert

@@ -180,7 +180,7 @@ _MYSQL_TYPES = {
     config_schema=config_schema(
         {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
     ),
-    example={"connection": "shop", "table": "orders"},
+    example={"connection": "shop", "table": "flights"},
 )
 class MySQLSource(DatabaseSource):
     """Progress is rows read of the table's row estimate (information_schema).
@@ -256,7 +256,7 @@ class MySQLSource(DatabaseSource):
         },
         allOf=[TABLE_OR_QUERY, {"oneOf": [{"required": ["path"]}, {"required": ["connection"]}]}],
     ),
-    example={"path": "shop.sqlite3", "table": "orders"},
+    example={"path": "flights.sqlite3", "table": "flights"},
 )
 class SQLiteSource(DatabaseSource):
     """SQLite columns have no strict types: each column's type is inferred from

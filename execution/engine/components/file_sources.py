@@ -265,7 +265,7 @@ def _normalize(frame: pl.DataFrame) -> pl.DataFrame:
         },
         required=("path",),
     ),
-    example={"path": "events.ndjson", "format": "ndjson"},
+    example={"path": "flights.ndjson", "format": "ndjson"},
 )
 class JsonSource(FileSource):
     """Reads JSON records.

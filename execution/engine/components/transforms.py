@@ -42,7 +42,7 @@ def expression_problems(expressions_by_field: dict[str, str]) -> list[tuple[str,
         {"where": string("SQL condition, e.g. `dep_time IS NOT NULL AND carrier = 'AA'`.", minLength=1)},
         required=("where",),
     ),
-    example={"where": "amount > 0"},
+    example={"where": "dep_delay > 0"},
 )
 class Filter(Transform):
     """Rows where the condition is false or NULL are dropped."""
@@ -77,7 +77,7 @@ class Filter(Transform):
         },
         required=("columns",),
     ),
-    example={"columns": {"total": "price * quantity", "carrier_lower": "lower(carrier)"}},
+    example={"columns": {"delay_hours": "dep_delay / 60.0", "carrier_lower": "lower(carrier)"}},
 )
 class Derive(Transform):
     """Each expression is evaluated in order, so a column may use one derived before it."""
