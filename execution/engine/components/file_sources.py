@@ -107,6 +107,8 @@ class CsvSource(FileSource):
     def batches(self):
         path = self.resolved_path()
         column_types = self._arrow_column_types()
+        # In a one-column file an empty line is a NULL value, not a blank line to skip.
+        self.single_column = len(self._header_names(path)) == 1
         with pa.OSFile(str(path)) as stream:
             try:
                 reader = pa_csv.open_csv(
@@ -145,6 +147,7 @@ class CsvSource(FileSource):
             delimiter=self.config.get("delimiter", ","),
             quote_char=self.config.get("quote", '"'),
             newlines_in_values=True,
+            ignore_empty_lines=not self.single_column,
             invalid_row_handler=invalid_row_handler,
         )
 
