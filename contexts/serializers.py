@@ -132,7 +132,7 @@ class EnvironmentSerializer(serializers.Serializer):
 
 class CredentialSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     secrets = serializers.DictField(
-        child=serializers.CharField(allow_null=True, trim_whitespace=False),
+        child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
         write_only=True,
         required=False,
         help_text="Secret name -> value (null removes it). Secrets not named are kept. Never returned.",

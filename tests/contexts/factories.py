@@ -16,13 +16,16 @@ def add_parameter(context: Context, name: str, type: str = "string", value=None,
     return parameter
 
 
-def add_credential(context: Context, name: str = "warehouse", kind: str = "postgres", config=None, **secrets):
+def add_credential(
+    context: Context, name="warehouse", kind="postgres", config=None, secrets=None
+) -> Credential:
+    """A credential (by default a postgres one with PASSWORD); `secrets={}` for none."""
     credential = Credential(
         context=context,
         name=name,
         kind=kind,
         config=config if config is not None else {"host": "127.0.0.1", "database": "dw", "user": "etl"},
     )
-    credential.update_secrets(secrets or {"password": PASSWORD})
+    credential.update_secrets({"password": PASSWORD} if secrets is None else secrets)
     credential.save()
     return credential

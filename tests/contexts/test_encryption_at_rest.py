@@ -24,7 +24,7 @@ def raw_column(table: str, column: str) -> str:
 
 def test_the_database_columns_hold_no_plaintext_secret():
     context = make_context()
-    add_credential(context, password=PASSWORD)
+    add_credential(context, secrets={"password": PASSWORD})
     add_parameter(context, "api_token", "secret", PASSWORD + "-param")
     credential_column = raw_column("contexts_credential", "encrypted_secrets")
     parameter_columns = raw_column("contexts_parameter", "encrypted_value") + raw_column(
@@ -39,7 +39,7 @@ def test_the_database_columns_hold_no_plaintext_secret():
 
 def test_reencrypting_moves_every_secret_to_the_newest_key(settings):
     context = make_context()
-    add_credential(context, password=PASSWORD)
+    add_credential(context, secrets={"password": PASSWORD})
     add_parameter(context, "api_token", "secret", "tok-123")
     settings.ETL_CREDENTIALS_KEY = f"{NEW_KEY},{TEST_CREDENTIALS_KEY}"
     call_command("reencrypt_secrets")
@@ -49,7 +49,7 @@ def test_reencrypting_moves_every_secret_to_the_newest_key(settings):
 
 
 def test_reencrypting_with_a_key_that_cannot_read_a_secret_changes_nothing(settings):
-    add_credential(make_context(), password=PASSWORD)
+    add_credential(make_context(), secrets={"password": PASSWORD})
     before = Credential.objects.get().encrypted_secrets
     settings.ETL_CREDENTIALS_KEY = NEW_KEY
     with pytest.raises(CommandError, match="Nothing was changed"):
@@ -58,14 +58,14 @@ def test_reencrypting_with_a_key_that_cannot_read_a_secret_changes_nothing(setti
 
 
 def test_a_wrong_key_makes_reads_fail_with_a_clear_error(settings):
-    add_credential(make_context(), password=PASSWORD)
+    add_credential(make_context(), secrets={"password": PASSWORD})
     settings.ETL_CREDENTIALS_KEY = NEW_KEY
     with pytest.raises(crypto.CredentialKeyError, match="key is wrong"):
         Credential.objects.get().plain_secrets()
 
 
 def test_the_startup_check_reports_a_stored_secret_the_key_cannot_read(settings):
-    add_credential(make_context(), password=PASSWORD)
+    add_credential(make_context(), secrets={"password": PASSWORD})
     assert checks.check_stored_secrets_decrypt(None, databases=["default"]) == []
     settings.ETL_CREDENTIALS_KEY = NEW_KEY
     [error] = checks.check_stored_secrets_decrypt(None, databases=["default"])

@@ -19,7 +19,9 @@ def store_target_as_credential(context, pg_target):
     """The pg_target database as a credential of the context (secrets encrypted)."""
     target = pg_target["connection"]
     config = {key: target[key] for key in ("host", "port", "database", "user")}
-    return add_credential(context, "warehouse", "postgres", config, password=target["password"] or "unused")
+    return add_credential(
+        context, "warehouse", "postgres", config, secrets={"password": target["password"] or "unused"}
+    )
 
 
 def run(resolved, tmp_path):
