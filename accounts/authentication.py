@@ -4,6 +4,7 @@ The key acts as its owner, narrowed by its scopes (checked in
 etlsite.permissions) and, if it lists jobs, to those jobs.
 """
 
+from oauth2_provider.contrib.rest_framework import authentication as oauth2
 from rest_framework import authentication, exceptions
 from rest_framework_api_key.permissions import KeyParser
 
@@ -34,3 +35,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class OAuth2Authentication(oauth2.OAuth2Authentication):
+    """django-oauth-toolkit's bearer tokens. A client-credentials token has no
+    user of its own: it acts as the application's owner, narrowed by its scopes."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        if user is None:
+            owner = token.application.user if token.application_id else None
+            if owner is None or not owner.is_active:
+                raise exceptions.AuthenticationFailed("This OAuth2 application has no active owner.")
+            user = owner
+        return user, token

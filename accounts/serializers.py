@@ -26,6 +26,8 @@ class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
         source="expiry_date", required=False, allow_null=True, help_text="No expiry when null."
     )
     owner = serializers.CharField(source="owner.username", read_only=True)
+    # The public id is the key's prefix: the primary key embeds the key's hash.
+    id = serializers.CharField(source="prefix", read_only=True)
 
     class Meta:
         model = ApiKey

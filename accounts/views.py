@@ -83,6 +83,8 @@ class ApiKeyViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
     """Your API keys (admins see everyone's). The key is shown once, in the create response."""
 
     serializer_class = ApiKeySerializer
+    lookup_field = "prefix"
+    lookup_url_kwarg = "id"
     owner_scoped = True
     # A scoped credential may only mint or revoke keys with the admin scope.
     action_scopes = {"create": "admin", "destroy": "admin", "revoke": "admin"}
@@ -108,7 +110,7 @@ class ApiKeyViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.
 
     @extend_schema(request=None, responses=ApiKeySerializer)
     @action(detail=True, methods=["post"])
-    def revoke(self, request, pk=None):
+    def revoke(self, request, id=None):
         """Revoke a key for good (the same as DELETE, but keeps answering with the key)."""
         api_key = self.get_object()
         self._revoke(api_key)

@@ -40,8 +40,9 @@ def credential_scopes(request) -> list[str] | None:
     scopes = getattr(auth, "scopes", None)
     if isinstance(scopes, list):  # API key
         return scopes
-    if isinstance(scopes, str):  # OAuth2 access token: space-separated
-        return scopes.split()
+    scope = getattr(auth, "scope", None)
+    if isinstance(scope, str):  # OAuth2 access token: space-separated
+        return scope.split()
     return None
 
 

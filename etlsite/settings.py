@@ -24,7 +24,7 @@ DEBUG = env.bool("DEBUG", default=True)
 # A working folder for the SQLite database, sample data and file outputs.
 ETL_HOME = Path(env.str("ETL_HOME", default=str(BASE_DIR / "var")))
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+_DEV_SECRET_KEY = "dev-only-insecure-key-change-me-never-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -164,7 +164,7 @@ REST_FRAMEWORK = {
         default=[
             "rest_framework.authentication.TokenAuthentication",
             "accounts.authentication.ApiKeyAuthentication",
-            "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+            "accounts.authentication.OAuth2Authentication",
             "rest_framework_simplejwt.authentication.JWTAuthentication",
             "rest_framework.authentication.SessionAuthentication",
         ],
