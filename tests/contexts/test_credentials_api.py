@@ -176,3 +176,14 @@ def test_anonymous_requests_get_401(anon_client, context):
     assert_error_body(anon_client.post(url(context), WAREHOUSE, format="json"), 401)
     assert_error_body(anon_client.put(url(context, credential), WAREHOUSE, format="json"), 401)
     assert_error_body(anon_client.delete(url(context, credential)), 401)
+
+
+def test_no_log_line_contains_a_secret(admin_client, context, caplog):
+    caplog.set_level("DEBUG")
+    response = admin_client.post(url(context), WAREHOUSE, format="json")
+    credential = Credential.objects.get(pk=response.json()["id"])
+    admin_client.patch(url(context, credential), {"secrets": {"password": PASSWORD + "2"}}, format="json")
+    admin_client.post(url(context), {**WAREHOUSE, "kind": "oracle"}, format="json")
+    admin_client.post(f"{url(context, credential)}/test")  # fails: no server named dw for user etl
+    assert caplog.records  # something was logged, so the check below means something
+    assert PASSWORD not in caplog.text
