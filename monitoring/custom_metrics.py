@@ -38,6 +38,11 @@ def clean_value(value) -> float:
     return float(value)
 
 
+def _job_value(value) -> float | None:
+    # A job's aggregate over no rows is NULL: recorded as "no value", not refused.
+    return None if value is None else clean_value(value)
+
+
 def clean_labels(labels) -> dict[str, str]:
     if labels is None:
         return {}
@@ -68,19 +73,22 @@ def record_custom_metrics(metrics: list[dict], execution=None) -> list[CustomMet
     labels `job` and `execution` (unless the metric sets them itself).
     """
     now = timezone.now()
+    from_job = execution is not None
+    value_of = _job_value if from_job else clean_value
     rows = []
     for metric in metrics:
         labels = clean_labels(metric.get("labels"))
-        if execution is not None:
+        if from_job:
             labels.setdefault("job", execution.job.name)
             labels.setdefault("execution", str(execution.pk))
         rows.append(
             CustomMetric(
                 name=clean_name(metric.get("name")),
-                value=clean_value(metric.get("value")),
+                value=value_of(metric.get("value")),
                 labels=labels,
                 recorded_at=metric.get("recorded_at") or now,
-                source="job" if execution is not None else "api",
+                source="job" if from_job else "api",
+                execution=execution,
             )
         )
     return CustomMetric.objects.bulk_create(rows)
@@ -107,16 +115,16 @@ def query_series(*, name=None, labels=None, since=None, until=None) -> dict:
         grouped[(row["name"], tuple(sorted(row["labels"].items())))].append(row)
     series = []
     for (series_name, label_items), points in sorted(grouped.items()):
-        values = [point["value"] for point in points]
+        values = [point["value"] for point in points if point["value"] is not None]
         series.append(
             {
                 "name": series_name,
                 "labels": dict(label_items),
-                "count": len(values),
-                "min": min(values),
-                "max": max(values),
-                "avg": sum(values) / len(values),
-                "last": values[-1],
+                "count": len(points),
+                "min": min(values, default=None),
+                "max": max(values, default=None),
+                "avg": sum(values) / len(values) if values else None,
+                "last": points[-1]["value"],
                 "points": [
                     {"recorded_at": point["recorded_at"], "value": point["value"]} for point in points
                 ],

@@ -74,6 +74,9 @@ class CustomMetric(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField(db_index=True)
     source = models.CharField(max_length=20, default="api")
+    execution = models.ForeignKey(
+        "execution.Execution", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         ordering = ["-recorded_at", "-id"]

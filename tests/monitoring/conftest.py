@@ -16,7 +16,7 @@ from tests.conftest import client_for, make_user
 
 
 @pytest.fixture(autouse=True)
-def isolated_monitoring(settings, tmp_path):
+def isolated_monitoring(db, settings, tmp_path):
     settings.REQUEST_METRICS_DB = tmp_path / "request-metrics.sqlite3"
     settings.REQUEST_METRICS_FLUSH_SECONDS = 0
     cache.clear()
