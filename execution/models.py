@@ -223,13 +223,14 @@ class Execution(models.Model):
             [State.RUNNING], State.PAUSING, by=_name(user), user=user, requested_action=Action.PAUSE
         )
 
-    def mark_paused(self, worker_id: str) -> bool:
+    def mark_paused(self, worker_id: str, **progress) -> bool:
         return self._transition(
             [State.PAUSING],
             State.PAUSED,
             by=worker_id,
             message="paused at a batch boundary",
             heartbeat_at=timezone.now(),
+            **progress,
         )
 
     def request_resume(self, user) -> bool:

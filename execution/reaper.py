@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import psutil
 from django.conf import settings
+from django.db import transaction
 from django_q.models import Schedule
 
 from execution.models import ACTIVE_STATES, Execution, LogLevel
@@ -63,8 +64,13 @@ def reap_abandoned_executions() -> list[int]:
     held = Execution.objects.select_related("job").filter(state__in=ACTIVE_STATES).exclude(worker_id="")
     for execution in held:
         reason = abandonment_reason(execution)
-        if reason and execution.fail_abandoned(reason):
-            execution.add_log(LogLevel.ERROR, reason)
+        if not reason:
+            continue
+        with transaction.atomic():
+            reaped_now = execution.fail_abandoned(reason)
+            if reaped_now:
+                execution.add_log(LogLevel.ERROR, reason)
+        if reaped_now:
             logger.warning("Execution %s: %s", execution.pk, reason)
             after_finish(execution)
             reaped.append(execution.pk)

@@ -118,7 +118,7 @@ class RunSession:
             if state in FINISHED_STATES or self.execution.worker_id != self.worker_id:
                 self.log(LogLevel.WARNING, None, f"The run was marked {state} elsewhere; abandoning it.")
                 raise StopRequested()
-            if state == State.PAUSING and self.execution.mark_paused(self.worker_id):
+            if state == State.PAUSING and self.execution.mark_paused(self.worker_id, **self.last_progress):
                 progress = self.last_progress.get("progress", {})
                 self.log(
                     LogLevel.INFO,
