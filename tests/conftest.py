@@ -161,3 +161,9 @@ def reader_client(db):
 @pytest.fixture
 def anon_client():
     return client_for(None)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs ~0.5 s per user on this machine; tests create many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
