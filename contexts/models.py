@@ -26,6 +26,12 @@ class Context(models.Model):
     description = models.TextField(blank=True, default="")
     is_default = models.BooleanField(default=False)
     environment = models.JSONField(default=dict, blank=True, help_text="Name -> text, used as ${env.NAME}.")
+    allowed_groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="+",
+        help_text="If any, only members of these groups (and admins) see and use this context.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,6 +64,7 @@ class Context(models.Model):
             description=self.description if description is None else description,
             environment=dict(self.environment),
         )
+        copy.allowed_groups.set(self.allowed_groups.all())
         Parameter.objects.bulk_create(
             Parameter(
                 context=copy,
@@ -159,6 +166,17 @@ class Credential(models.Model):
 
     def __str__(self):
         return f"{self.context.name}.{self.name}"
+
+    def audit_snapshot(self) -> dict:
+        """What an audit row keeps: never a secret, nor its ciphertext."""
+        return {
+            "context": self.context.name,
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+            "config": self.config,
+            "secrets_set": self.secrets_set,
+        }
 
     @property
     def secrets_set(self) -> list[str]:

@@ -1,3 +1,4 @@
+from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework import serializers
 
@@ -214,6 +215,13 @@ class ContextSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     parameters = ParameterSerializer(many=True, read_only=True)
     credentials = CredentialBriefSerializer(many=True, read_only=True)
     default_for_jobs = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    allowed_groups = serializers.SlugRelatedField(
+        slug_field="name",
+        many=True,
+        queryset=Group.objects.all(),
+        required=False,
+        help_text="If any, only members of these groups (and admins) see and use this context.",
+    )
 
     class Meta:
         model = Context
@@ -226,6 +234,7 @@ class ContextSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "parameters",
             "credentials",
             "default_for_jobs",
+            "allowed_groups",
             "created_at",
             "updated_at",
         ]

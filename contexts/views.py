@@ -8,6 +8,8 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.access import visible_contexts
+from accounts.audit import AuditedViewSetMixin, record, snapshot
 from contexts import crypto
 from contexts.connectivity import TESTABLE_KINDS, check_credential
 from contexts.filters import ContextFilterSet
@@ -29,8 +31,10 @@ class CredentialKeyUnavailable(exceptions.APIException):
     default_code = "credentials_key"
 
 
-class ContextViewSet(viewsets.ModelViewSet):
-    queryset = Context.objects.prefetch_related("parameters", "credentials", "default_for_jobs")
+class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Context.objects.prefetch_related(
+        "parameters", "credentials", "default_for_jobs", "allowed_groups"
+    )
     serializer_class = ContextSerializer
     filterset_class = ContextFilterSet
     search_fields = ["name", "description"]
@@ -47,6 +51,9 @@ class ContextViewSet(viewsets.ModelViewSet):
         "clone": "contexts.add_context",
     }
 
+    def get_queryset(self):
+        return visible_contexts(self.request, super().get_queryset())
+
     def perform_destroy(self, context):
         jobs = context.default_for_job_names()
         if jobs:
@@ -56,7 +63,7 @@ class ContextViewSet(viewsets.ModelViewSet):
                 details={"jobs": jobs},
             )
         try:
-            context.delete()
+            super().perform_destroy(context)
         except ProtectedError as error:
             names = sorted({str(obj) for obj in error.protected_objects})
             raise Conflict(f"Context {context.name!r} is still referenced by: {', '.join(names)}.") from error
@@ -75,6 +82,7 @@ class ContextViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         with encryption_errors_as_503():
             serializer.save()
+        record(request, "create", serializer.instance, after=snapshot(serializer.instance))
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=CredentialSerializer)
@@ -95,13 +103,19 @@ class ContextViewSet(viewsets.ModelViewSet):
             context={"context": credential.context},
         )
         serializer.is_valid(raise_exception=True)
+        before = snapshot(credential)
         with encryption_errors_as_503():
             serializer.save()
+        record(request, "update", credential, before=before, after=snapshot(credential))
         return Response(serializer.data)
 
     @credential.mapping.delete
     def delete_credential(self, request, pk=None, credential_id=None):
-        self._credential(credential_id).delete()
+        credential = self._credential(credential_id)
+        before, pk = snapshot(credential), credential.pk
+        credential.delete()
+        credential.pk = pk
+        record(request, "delete", credential, before=before)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -128,7 +142,9 @@ class ContextViewSet(viewsets.ModelViewSet):
                 }
             )
         with encryption_errors_as_503():
-            return Response(check_credential(credential))
+            result = check_credential(credential)
+        record(request, "credential_test", credential, after=result)
+        return Response(result)
 
     def _credential(self, credential_id) -> Credential:
         return get_object_or_404(
@@ -148,8 +164,10 @@ class ContextViewSet(viewsets.ModelViewSet):
         context = self.get_object()
         serializer = EnvironmentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        before = {"environment": context.environment}
         context.environment = serializer.validated_data
         context.save(update_fields=["environment", "updated_at"])
+        record(request, "update", context, before=before, after={"environment": context.environment})
         return Response(context.environment)
 
     @extend_schema(responses=ParameterSerializer(many=True))
@@ -165,9 +183,12 @@ class ContextViewSet(viewsets.ModelViewSet):
         context = self.get_object()
         serializer = ParameterSerializer(data=request.data, many=True)
         serializer.is_valid(raise_exception=True)
+        before = ParameterSerializer(context.parameters.all(), many=True).data
         with encryption_errors_as_503():
             parameters = serializer.replace(context)
-        return Response(ParameterSerializer(parameters, many=True).data)
+        after = ParameterSerializer(parameters, many=True).data
+        record(request, "update", context, before={"parameters": before}, after={"parameters": after})
+        return Response(after)
 
     @extend_schema(request=CloneSerializer, responses={201: ContextSerializer})
     @action(detail=True, methods=["post"], url_path="clone")
@@ -181,6 +202,7 @@ class ContextViewSet(viewsets.ModelViewSet):
         serializer = CloneSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         copy = context.clone(**serializer.validated_data)
+        record(request, "clone", copy, before={"source": context.name}, after=snapshot(copy))
         return Response(
             ContextSerializer(self.get_queryset().get(pk=copy.pk)).data, status=status.HTTP_201_CREATED
         )

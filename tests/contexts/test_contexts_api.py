@@ -2,7 +2,9 @@
 particular to contexts (one default, delete protection, filters)."""
 
 import pytest
+from django.contrib.auth.models import Group
 
+from accounts.models import AuditEvent
 from contexts.models import Context
 from tests.api_base import APICRUDTests, assert_error_body
 from tests.contexts.factories import PASSWORD, add_credential, add_parameter, make_context
@@ -88,3 +90,41 @@ def test_contexts_filter_by_exact_name(reader_client):
     make_context("dev2")
     body = reader_client.get("/api/v1/contexts", {"name": "dev"}).json()
     assert [c["name"] for c in body["results"]] == ["dev"]
+
+
+def test_a_context_restricted_to_groups_is_hidden_from_other_users(reader_client, admin_client):
+    Group.objects.create(name="finance")
+    response = admin_client.post(
+        "/api/v1/contexts", {"name": "prod", "allowed_groups": ["finance"]}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    context = Context.objects.get(name="prod")
+    assert_error_body(reader_client.get(f"/api/v1/contexts/{context.pk}"), 404)
+    assert_error_body(reader_client.get(f"/api/v1/contexts/{context.pk}/credentials"), 404)
+    assert reader_client.get("/api/v1/contexts").json()["count"] == 0
+
+
+def test_changes_are_audited_without_secret_values(admin_client):
+    context = make_context("dev")
+    credentials = f"/api/v1/contexts/{context.pk}/credentials"
+    payload = {
+        "name": "w",
+        "kind": "postgres",
+        "config": {"host": "h", "database": "d"},
+        "secrets": {"password": PASSWORD},
+    }
+    credential_id = admin_client.post(credentials, payload, format="json").json()["id"]
+    admin_client.patch(
+        f"{credentials}/{credential_id}", {"secrets": {"password": PASSWORD + "2"}}, format="json"
+    )
+    admin_client.put(
+        f"/api/v1/contexts/{context.pk}/parameters", [{"name": "t", "type": "secret", "value": PASSWORD}]
+    )
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "object_type", "before", "after"))
+    assert [(action, object_type) for action, object_type, *_ in events] == [
+        ("create", "contexts.credential"),
+        ("update", "contexts.credential"),
+        ("update", "contexts.context"),
+    ]
+    assert events[0][3]["secrets_set"] == ["password"]
+    assert PASSWORD not in str(events)
