@@ -1,10 +1,8 @@
-import json
-
 from django import forms
 from django.contrib import admin
 
 from execution.engine.validation import SchemaDefinitionError
-from schemas.models import Schema, SchemaField, SchemaVersion, ValidationRule, check_definition
+from schemas.models import Schema, check_definition
 
 
 class SchemaAdminForm(forms.ModelForm):
@@ -33,8 +31,8 @@ class SchemaAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             definition = self.instance.definition()
-            self.initial["fields_json"] = json.dumps(definition["fields"], indent=2)
-            self.initial["rules_json"] = json.dumps(definition["rules"], indent=2)
+            self.initial["fields_json"] = definition["fields"]
+            self.initial["rules_json"] = definition["rules"]
 
     def clean(self):
         cleaned = super().clean()
@@ -48,51 +46,19 @@ class SchemaAdminForm(forms.ModelForm):
         return cleaned
 
 
-class SchemaFieldInline(admin.TabularInline):
-    model = SchemaField
-    extra = 0
-    can_delete = False
-    fields = ["position", "name", "type", "required", "nullable", "constraints", "examples"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ValidationRuleInline(admin.TabularInline):
-    model = ValidationRule
-    extra = 0
-    can_delete = False
-    fields = ["position", "name", "expression", "message", "severity"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-class SchemaVersionInline(admin.TabularInline):
-    model = SchemaVersion
-    extra = 0
-    can_delete = False
-    fields = ["version", "created_at", "definition"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Schema)
 class SchemaAdmin(admin.ModelAdmin):
     form = SchemaAdminForm
     list_display = ["name", "version", "description", "updated_at"]
     search_fields = ["name", "description"]
-    readonly_fields = ["version", "created_at", "updated_at"]
-    inlines = [SchemaFieldInline, ValidationRuleInline, SchemaVersionInline]
+    readonly_fields = ["version", "version_history", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         obj.save_definition(
             fields=form.cleaned_data["fields_json"], rules=form.cleaned_data["rules_json"] or []
         )
 
-    def save_related(self, request, form, formsets, change):
-        """The inlines are read-only views of what save_model just wrote."""
+    @admin.display(description="Saved versions")
+    def version_history(self, schema):
+        versions = schema.versions.values_list("version", "created_at")
+        return ", ".join(f"v{number} ({created:%Y-%m-%d %H:%M})" for number, created in versions) or "-"

@@ -104,6 +104,7 @@ class SchemaViewSet(viewsets.ModelViewSet):
         return Response(validation_result(definition_for(schema, request), payload, error_limit(request)))
 
     @extend_schema(
+        operation_id="schemas_validate_many",
         request={
             "application/json": ValidateManyRequestSerializer,
             "multipart/form-data": OpenApiTypes.BINARY,
