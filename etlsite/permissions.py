@@ -2,12 +2,15 @@
 
 1. The user must be authenticated (views opt out with `permission_classes = [AllowAny]`).
 2. A scoped credential (API key, OAuth2 token) must carry the scope the request
-   needs: `read` for safe methods, `execute` for execution control, `admin` for
-   admin-only views, `write` for every other write. `admin` implies all.
+   needs: `read` for safe methods, `write` for other writes, unless the view
+   says otherwise (`action_scopes[action]` on viewsets, `required_scope` on
+   plain views: `execute` for execution control, `read` for a POST that
+   changes nothing). Admin-only views need `admin`, which implies all.
 3. Admin-only views (`admin_only = True`) need a superuser or the `admin` role.
-4. Writes need a Django permission: the view's `action_permissions[action]` if it
-   declares one, else the model permission (`add_`/`change_`/`delete_`), except
-   on `owner_scoped` views, which only touch the caller's own rows.
+4. A Django permission: the view's `action_permissions[action]` or
+   `required_permission` if declared (checked for every method), else for
+   writes the model permission (`add_`/`change_`/`delete_`), except on
+   `owner_scoped` views, which only touch the caller's own rows.
 """
 
 from rest_framework import permissions
@@ -28,6 +31,8 @@ def required_scope(request, view) -> str:
     declared = getattr(view, "action_scopes", {}).get(getattr(view, "action", None))
     if declared:
         return declared
+    if getattr(view, "required_scope", None):
+        return view.required_scope
     return SCOPE_READ if request.method in permissions.SAFE_METHODS else SCOPE_WRITE
 
 
@@ -61,6 +66,7 @@ class ApiPermission(permissions.DjangoModelPermissions):
         if getattr(view, "admin_only", False):
             return is_admin(user)
         declared = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        declared = declared or getattr(view, "required_permission", None)
         if declared:
             return user.has_perm(declared)
         if request.method in permissions.SAFE_METHODS or getattr(view, "owner_scoped", False):

@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "ETL control plane: jobs, contexts, schemas, executions, monitoring.",
     "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
