@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts, API keys and audit"
 
     def ready(self):
-        from accounts import signals  # noqa: F401
+        from accounts import schema, signals  # noqa: F401
