@@ -109,6 +109,7 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         record(request, "update", credential, before=before, after=snapshot(credential))
         return Response(serializer.data)
 
+    @extend_schema(request=None, responses={204: None})
     @credential.mapping.delete
     def delete_credential(self, request, pk=None, credential_id=None):
         credential = self._credential(credential_id)

@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"CredentialKindEnum": "contexts.models.Credential.Kind"},
 }
 
 # --- ETL ----------------------------------------------------------------------
