@@ -331,18 +331,18 @@ class CompiledSchema:
         """(valid rows, rejected rows with a `_reject_reason` column), in input
         order and with the input's columns unchanged. Warnings keep the row."""
         checks, flags = self._flag(df)
-        reasons = [
-            pl.when(pl.col(_flag_name(i))).then(pl.lit(_describe(check)))
-            for i, check in enumerate(checks)
-            if check.severity == "error"
-        ]
-        if not reasons:
+        errors = [(_flag_name(i), check) for i, check in enumerate(checks) if check.severity == "error"]
+        if not errors:
             return df, df.clear().with_columns(pl.lit("", pl.String).alias(_REJECT_REASON))
-        reason = flags.select(pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(_REJECT_REASON))
-        marked = df.hstack(reason)
-        rejected = marked.filter(pl.col(_REJECT_REASON) != "")
-        valid = marked.filter(pl.col(_REJECT_REASON) == "").drop(_REJECT_REASON)
-        return valid, rejected
+        invalid = flags.select(pl.any_horizontal(name for name, _ in errors)).to_series()
+        # Reasons are built for the rejected rows only: usually few, and text is costly.
+        reasons = pl.concat_str(
+            [pl.when(pl.col(name)).then(pl.lit(_describe(check))) for name, check in errors],
+            separator="; ",
+            ignore_nulls=True,
+        )
+        reason = flags.filter(invalid).select(reasons.alias(_REJECT_REASON))
+        return df.filter(~invalid), df.filter(invalid).hstack(reason)
 
     def errors(self, df: pl.DataFrame, limit: int = 1000, row_offset: int = 0) -> tuple[list[dict], int]:
         """Up to `limit` problems `{row, field, rule, message, severity}` in row
