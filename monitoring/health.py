@@ -150,20 +150,29 @@ def _endpoint(credential) -> tuple[str | None, int | None]:
     return config.get("host"), port
 
 
-def _probe(host: str, port: int) -> dict:
-    cache_key = f"monitoring:reach:{host}:{port}"
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return {**cached, "cached": True}
+def _probe(target: tuple[str, int]) -> dict:
+    """Open and close a TCP connection (run in a thread pool: sockets only, no database)."""
     started = time.perf_counter()
     try:
-        with socket.create_connection((host, port), timeout=EXTERNAL_TIMEOUT_SECONDS):
+        with socket.create_connection(target, timeout=EXTERNAL_TIMEOUT_SECONDS):
             result = {"reachable": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     except OSError as error:
         result = {"reachable": False, "error": error.strerror or error.__class__.__name__}
     result["checked_at"] = timezone.now().isoformat()
-    cache.set(cache_key, result, EXTERNAL_CACHE_SECONDS)
-    return {**result, "cached": False}
+    return result
+
+
+def _probe_all(targets) -> dict:
+    """Probe results per (host, port), from the shared cache when checked recently."""
+    keys = {target: f"monitoring:reach:{target[0]}:{target[1]}" for target in targets}
+    cached = cache.get_many(list(keys.values()))
+    results = {target: {**cached[key], "cached": True} for target, key in keys.items() if key in cached}
+    unknown = [target for target in targets if target not in results]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        fresh = dict(zip(unknown, pool.map(_probe, unknown), strict=True))
+    cache.set_many({keys[target]: result for target, result in fresh.items()}, EXTERNAL_CACHE_SECONDS)
+    results.update({target: {**result, "cached": False} for target, result in fresh.items()})
+    return results
 
 
 def check_external() -> dict:
@@ -180,8 +189,7 @@ def check_external() -> dict:
             continue
         targets.setdefault((host, port), []).append(len(results))
         results.append({**entry, "host": host, "port": port})
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        probes = dict(zip(targets, pool.map(lambda target: _probe(*target), targets), strict=True))
+    probes = _probe_all(list(targets))
     for target, indexes in targets.items():
         for index in indexes:
             probe = probes[target]

@@ -1,0 +1,138 @@
+"""The dashboard at `/`: health, runs in progress, recent failures and two
+small server-rendered charts (executions and rows written per day)."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.shortcuts import render
+from django.utils import timezone
+
+from execution.models import ACTIVE_STATES, Execution, State
+from jobs.pages import can_control, page, visible_jobs
+from monitoring import execution_stats, health
+
+CHART_DAYS = 14
+RECENT_FAILURES = 8
+# Only checks that answer quickly and say nothing about jobs the user cannot see;
+# the full report, external services included, is GET /api/v1/health.
+QUICK_CHECKS = {
+    "database": health.check_database,
+    "migrations": health.check_migrations,
+    "worker": health.check_worker,
+    "components": execution_stats.check_components,
+}
+
+
+@page
+def dashboard(request):
+    jobs = visible_jobs(request.user)
+    executions = Execution.objects.filter(job__in=jobs).select_related("job")
+    days = daily_totals(executions, CHART_DAYS)
+    context = {
+        "section": "dashboard",
+        "health": health_summary({job.pk for job in jobs.only("id")}),
+        "running": executions.filter(state__in=ACTIVE_STATES).order_by("-id"),
+        "failures": executions.filter(state=State.FAILED).order_by("-finished_at", "-id")[:RECENT_FAILURES],
+        "runs_chart": bar_chart(days, [("succeeded", "ok"), ("failed", "failed"), ("other", "other")]),
+        "rows_chart": bar_chart(days, [("rows", "rows")]),
+        "days": days,
+        "totals": {key: sum(day[key] for day in days) for key in ("succeeded", "failed", "other", "rows")},
+        "chart_days": CHART_DAYS,
+        "can_control": can_control(request.user),
+    }
+    return render(request, "monitoring/dashboard.html", context)
+
+
+def health_summary(visible_job_ids: set[int]) -> dict:
+    report = health.run_checks(QUICK_CHECKS)
+    checks = [{"name": name, **check} for name, check in report["checks"].items()]
+    jobs = execution_stats.check_jobs()
+    failing = [job for job in jobs["failing"] if job["id"] in visible_job_ids]
+    overdue = [job for job in jobs["overdue"] if job["id"] in visible_job_ids]
+    jobs_status = health.FAILING if failing else (health.DEGRADED if overdue else health.OK)
+    return {
+        "status": health.worst([report["status"], jobs_status]),
+        "checks": checks,
+        "jobs": {"status": jobs_status, "failing": failing, "overdue": overdue},
+    }
+
+
+def daily_totals(executions, days: int) -> list[dict]:
+    """Per day (oldest first, including empty days): runs by outcome and rows written."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    totals = {
+        first + timedelta(days=offset): {"succeeded": 0, "failed": 0, "other": 0, "rows": 0}
+        for offset in range(days)
+    }
+    grouped = (
+        executions.filter(queued_at__date__gte=first)
+        .annotate(day=TruncDate("queued_at"))
+        .values("day", "state")
+        .annotate(runs=Count("id"), rows=Sum("rows_written"))
+        .order_by()
+    )
+    for row in grouped:
+        day = totals.get(row["day"])
+        if day is None:
+            continue
+        outcome = row["state"] if row["state"] in (State.SUCCEEDED, State.FAILED) else "other"
+        day[outcome] += row["runs"]
+        day["rows"] += row["rows"] or 0
+    return [{"day": day, **values} for day, values in totals.items()]
+
+
+# --- SVG bar charts ------------------------------------------------------------------------
+
+CHART_WIDTH, CHART_HEIGHT = 560, 170
+AXIS_LEFT, AXIS_BOTTOM, TOP = 46, 20, 8
+
+
+def bar_chart(days: list[dict], series: list[tuple[str, str]]) -> dict:
+    """Stacked bars, one per day: rectangles with their tooltips, plus axis labels."""
+    plot_width, plot_height = CHART_WIDTH - AXIS_LEFT, CHART_HEIGHT - AXIS_BOTTOM - TOP
+    highest = max((sum(day[key] for key, _ in series) for day in days), default=0) or 1
+    slot = plot_width / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        x = AXIS_LEFT + index * slot + slot * 0.15
+        bottom = TOP + plot_height
+        segments = []
+        for key, css in series:
+            height = plot_height * day[key] / highest
+            if height:
+                segments.append({"y": round(bottom - height, 2), "height": round(height, 2), "css": css})
+                bottom -= height
+        parts = (
+            ", ".join(f"{day[key]} {key}" for key, _ in series) if len(series) > 1 else f"{day[series[0][0]]}"
+        )
+        bars.append(
+            {
+                "x": round(x, 2),
+                "width": round(slot * 0.7, 2),
+                "segments": segments,
+                "title": f"{day['day']:%a %d %b}: {parts}",
+                # Every other day, always including today.
+                "label": f"{day['day']:%d}" if (len(days) - 1 - index) % 2 == 0 else "",
+                "label_x": round(x + slot * 0.35, 2),
+            }
+        )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "bars": bars,
+        "axis_x": AXIS_LEFT,
+        "axis_bottom": TOP + plot_height,
+        "top": TOP,
+        "max_label": compact(highest),
+        "label_y": CHART_HEIGHT - 5,
+    }
+
+
+def compact(number: float) -> str:
+    """12345 -> "12.3k": short axis labels."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if number >= limit:
+            return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(int(number))
