@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("", include("monitoring.root_urls")),
+    path("", include("etlsite.page_urls")),
 ]
 
 handler404 = "etlsite.errors.json_page_not_found"
