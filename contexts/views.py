@@ -50,6 +50,13 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         "credential_test": "contexts.change_credential",
         "clone": "contexts.add_context",
     }
+    # A scoped API key or OAuth2 token needs the `admin` scope to touch credentials.
+    action_scopes = {
+        "add_credential": "admin",
+        "update_credential": "admin",
+        "delete_credential": "admin",
+        "credential_test": "admin",
+    }
 
     def get_queryset(self):
         return visible_contexts(self.request, super().get_queryset())
