@@ -21,6 +21,7 @@ OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 _SEVERITY = {OK: 0, DEGRADED: 1, FAILING: 2}
 CRITICAL_CHECKS = ("database", "migrations")
 
+MIGRATIONS_CACHE_SECONDS = 30
 EXTERNAL_TIMEOUT_SECONDS = 2.0
 EXTERNAL_CACHE_SECONDS = 30
 # A django-q2 cluster rewrites its status every 0.5 s and it expires after 3 s,
@@ -59,7 +60,11 @@ def pending_migrations() -> list[str]:
 
 def check_migrations() -> dict:
     try:
-        pending = pending_migrations()
+        # Loading the migration graph takes a few hundred ms: readiness probes
+        # share one answer for a short while.
+        pending = cache.get_or_set(
+            "monitoring:pending-migrations", pending_migrations, MIGRATIONS_CACHE_SECONDS
+        )
     except Exception as error:
         return {"status": FAILING, "message": f"Could not read migrations: {error.__class__.__name__}."}
     if pending:

@@ -3,10 +3,12 @@
 Recording must cost almost nothing per request and be visible to every
 gunicorn worker process, without touching the application database inside
 other apps' requests (their transactions and query counts stay their own).
-So each process adds requests to an in-memory buffer, and at most every
-`REQUEST_METRICS_FLUSH_SECONDS` folds it into a small SQLite file of this host
-(`REQUEST_METRICS_DB`) that all processes share. Readers flush their own
-buffer first, so what they show includes their latest requests.
+So each process adds requests to an in-memory buffer, and a background thread
+folds it every `REQUEST_METRICS_FLUSH_SECONDS` (default 5) into a small SQLite
+file of this host (`REQUEST_METRICS_DB`) that all processes share. Readers
+flush their own buffer first, so what they show includes their latest requests.
+With several web hosts, each host keeps its own file (as Prometheus expects:
+it scrapes every instance).
 
 Rows are per minute, route, method, status and latency bucket. Minutes older
 than `ROLLUP_AFTER_SECONDS` are folded into minute 0, so totals (which
@@ -15,6 +17,7 @@ Prometheus treats as counters) never go down.
 
 import atexit
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -83,12 +86,16 @@ def bucket_index(seconds: float) -> int:
 
 
 class RequestRecorder:
-    """The per-process buffer of request observations."""
+    """The per-process buffer of request observations.
+
+    A daemon thread of each process writes the buffer out every flush interval,
+    so an idle worker's last requests are not held back until its next request.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._pending: dict[tuple, list] = defaultdict(lambda: [0, 0.0])
-        self._last_flush = time.monotonic()
+        self._flusher_pid: int | None = None
 
     def record(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (int(time.time() // 60) * 60, method, route, status, bucket_index(seconds))
@@ -96,15 +103,22 @@ class RequestRecorder:
             entry = self._pending[key]
             entry[0] += 1
             entry[1] += seconds
-            due = time.monotonic() - self._last_flush >= flush_interval()
-        if due:
+        if flush_interval() <= 0:
+            self.flush()
+        elif self._flusher_pid != os.getpid():
+            # Threads do not survive a fork: each gunicorn worker starts its own.
+            self._flusher_pid = os.getpid()
+            threading.Thread(target=self._flush_forever, name="request-metrics-flusher", daemon=True).start()
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(max(flush_interval(), 0.1))
             self.flush()
 
     def flush(self) -> None:
         """Write the buffer to the shared store; on failure keep it for the next try."""
         with self._lock:
             pending, self._pending = self._pending, defaultdict(lambda: [0, 0.0])
-            self._last_flush = time.monotonic()
         if not pending:
             return
         rows = [(*key, count, total) for key, (count, total) in pending.items()]
@@ -194,7 +208,7 @@ class RouteStats:
                 upper = LATENCY_BUCKETS[index]
                 if upper == float("inf"):
                     return lower
-                return lower + (upper - lower) * (rank - cumulative) / count
+                return round(lower + (upper - lower) * (rank - cumulative) / count, 6)
             cumulative += count
         return LATENCY_BUCKETS[-2]
 
