@@ -126,5 +126,6 @@ class CredentialInline(admin.TabularInline):
 class ContextAdmin(admin.ModelAdmin):
     list_display = ["name", "is_default", "description", "updated_at"]
     search_fields = ["name", "description"]
-    fields = ["name", "description", "is_default", "environment"]
+    fields = ["name", "description", "is_default", "environment", "allowed_groups"]
+    filter_horizontal = ["allowed_groups"]
     inlines = [ParameterInline, CredentialInline]
