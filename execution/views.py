@@ -1,20 +1,26 @@
 """The Execution router (control, monitoring, history) and the job monitoring
 routes, all under /api/v1/jobs/{id}/.
 
-Control actions need the `execution.control_execution` permission (the
-operator role); everything else needs a signed-in user.
+Access is the API's default (`etlsite.permissions.ApiPermission`): reads
+need a signed-in user (or the `read` scope), control actions the
+`execution.control_execution` permission (the operator role) and the
+`execute` scope. Jobs hidden from the user by object grants answer 404.
+Every control action is audited.
 """
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import visible_jobs
+from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
+from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
 from execution.control import request_action, restart_execution, start_execution
 from execution.filters import ExecutionEventFilterSet, ExecutionFilterSet
@@ -35,20 +41,11 @@ LOG_PAGE_DEFAULT = 200
 LOG_PAGE_MAX = 1000
 
 
-class CanControlExecutions(permissions.BasePermission):
-    message = "You need the execution.control_execution permission (operator role) to control runs."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.has_perm("execution.control_execution"))
-
-
 class JobScopedMixin:
     """Every route here hangs off /jobs/{job_id}/."""
 
-    permission_classes = [permissions.IsAuthenticated]
-
     def get_job(self) -> Job:
-        return get_object_or_404(Job, pk=self.kwargs["job_id"])
+        return get_object_or_404(visible_jobs(self.request), pk=self.kwargs["job_id"])
 
     def get_execution(self, job: Job) -> Execution:
         """The execution named in the URL, or `?execution=`, else the job's current one
@@ -74,9 +71,12 @@ def _bad_run_input(error: RunInputError | CredentialKeyError) -> serializers.Val
     return serializers.ValidationError({"context": [str(error)]})
 
 
-class StartView(JobScopedMixin, APIView):
-    permission_classes = [permissions.IsAuthenticated, CanControlExecutions]
+class ControlMixin(JobScopedMixin):
+    required_scope = SCOPE_EXECUTE
+    required_permission = "execution.control_execution"
 
+
+class StartView(ControlMixin, APIView):
     @extend_schema(
         request=StartSerializer,
         responses={202: ExecutionSerializer},
@@ -98,14 +98,24 @@ class StartView(JobScopedMixin, APIView):
             )
         except (RunInputError, CredentialKeyError) as error:
             raise _bad_run_input(error) from None
+        if created:
+            record(
+                request,
+                "start",
+                execution,
+                after={
+                    "job": job.name,
+                    "context": execution.context_name,
+                    "parameters": execution.parameters,
+                },
+            )
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED, headers=headers)
 
 
-class ControlView(JobScopedMixin, APIView):
+class ControlView(ControlMixin, APIView):
     """Pause, resume or stop: takes effect at the next batch boundary."""
 
-    permission_classes = [permissions.IsAuthenticated, CanControlExecutions]
     control_action: str = ""
 
     @extend_schema(request=ControlSerializer, responses={202: ExecutionSerializer})
@@ -116,12 +126,11 @@ class ControlView(JobScopedMixin, APIView):
         execution = request_action(
             job, self.control_action, request.user, body.validated_data.get("execution")
         )
+        record(request, self.control_action, execution, after={"state": execution.state})
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
 
-class RestartView(JobScopedMixin, APIView):
-    permission_classes = [permissions.IsAuthenticated, CanControlExecutions]
-
+class RestartView(ControlMixin, APIView):
     @extend_schema(request=RestartSerializer, responses={202: ExecutionSerializer})
     def post(self, request, job_id):
         """A new run of a finished execution (default: the latest), linked to it,
@@ -139,6 +148,12 @@ class RestartView(JobScopedMixin, APIView):
             )
         except (RunInputError, CredentialKeyError) as error:
             raise _bad_run_input(error) from None
+        record(
+            request,
+            "restart",
+            execution,
+            after={"restarts": execution.parent_id, "context": execution.context_name},
+        )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -2,7 +2,9 @@
 test_qcluster_control.py; here the requests and the state machine)."""
 
 import pytest
+from django.contrib.auth.models import Group
 
+from accounts.models import AuditEvent
 from execution.control import start_execution
 from execution.models import Execution, State, this_worker_id
 from execution.worker import run_claimed
@@ -164,3 +166,26 @@ def test_a_reader_without_the_control_permission_gets_403(reader_client, copy_jo
 @pytest.mark.parametrize("action", ["stop", "pause", "resume", "restart"])
 def test_anonymous_gets_401(anon_client, copy_job, action):
     assert_error_body(post(anon_client, copy_job, action), 401)
+
+
+# --- audit and object grants ------------------------------------------------------------
+
+
+def test_every_control_action_is_audited_with_who(operator_client, copy_job):
+    started = operator_client.post(f"/api/v1/jobs/{copy_job.pk}/start", {}, format="json").json()
+    Execution.objects.get(pk=started["id"]).claim(this_worker_id())
+    assert post(operator_client, copy_job, "pause").status_code == 202
+    assert post(operator_client, copy_job, "stop").status_code == 202
+    events = AuditEvent.objects.filter(object_type="execution.execution", object_id=str(started["id"]))
+    assert list(events.order_by("id").values_list("action", "username")) == [
+        ("start", "operator"),
+        ("pause", "operator"),
+        ("stop", "operator"),
+    ]
+
+
+def test_a_job_hidden_by_its_groups_is_a_404_for_control_and_monitoring(operator_client, copy_job):
+    copy_job.allowed_groups.add(Group.objects.create(name="finance"))
+    assert_error_body(post(operator_client, copy_job, "start"), 404)
+    assert_error_body(operator_client.get(f"/api/v1/jobs/{copy_job.pk}/status"), 404)
+    assert not Execution.objects.exists()
