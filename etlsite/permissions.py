@@ -4,8 +4,9 @@
 2. A scoped credential (API key, OAuth2 token) must carry the scope the request
    needs: `read` for safe methods, `write` for other writes, unless the view
    says otherwise (`action_scopes[action]` on viewsets, `required_scope` on
-   plain views: `execute` for execution control, `read` for a POST that
-   changes nothing). Admin-only views need `admin`, which implies all.
+   plain views: `execute` for execution control). Actions listed in a view's
+   `read_only_actions` (POSTs that save nothing, like validate) count as reads.
+   Admin-only views need `admin`, which implies all.
 3. Admin-only views (`admin_only = True`) need a superuser or the `admin` role.
 4. A Django permission: the view's `action_permissions[action]` or
    `required_permission` if declared (checked for every method), else for
@@ -25,6 +26,13 @@ def is_admin(user) -> bool:
     )
 
 
+def is_read_only(request, view) -> bool:
+    """A safe method, or a POST the view declares changes nothing (validate, infer)."""
+    return request.method in permissions.SAFE_METHODS or getattr(view, "action", None) in getattr(
+        view, "read_only_actions", ()
+    )
+
+
 def required_scope(request, view) -> str:
     if getattr(view, "admin_only", False):
         return SCOPE_ADMIN
@@ -33,7 +41,7 @@ def required_scope(request, view) -> str:
         return declared
     if getattr(view, "required_scope", None):
         return view.required_scope
-    return SCOPE_READ if request.method in permissions.SAFE_METHODS else SCOPE_WRITE
+    return SCOPE_READ if is_read_only(request, view) else SCOPE_WRITE
 
 
 def credential_scopes(request) -> list[str] | None:
@@ -69,7 +77,7 @@ class ApiPermission(permissions.DjangoModelPermissions):
         declared = declared or getattr(view, "required_permission", None)
         if declared:
             return user.has_perm(declared)
-        if request.method in permissions.SAFE_METHODS or getattr(view, "owner_scoped", False):
+        if is_read_only(request, view) or getattr(view, "owner_scoped", False):
             # Owner-scoped views (your own API keys) only ever touch the caller's rows.
             return True
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):

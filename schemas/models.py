@@ -37,6 +37,9 @@ class Schema(models.Model):
     def __str__(self):
         return self.name
 
+    def audit_snapshot(self) -> dict:
+        return {"version": self.version, **self.definition()}
+
     def definition(self) -> dict:
         """The schema as the plain dict the validator and the engine take."""
         return {

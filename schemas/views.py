@@ -3,11 +3,12 @@ from pathlib import Path
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, renderers, serializers, status, viewsets
+from rest_framework import renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from accounts.audit import AuditedViewSetMixin, record
 from etlsite.errors import Conflict
 from execution.engine.validation import compile_schema
 from schemas import exporters, importers
@@ -54,8 +55,10 @@ class HTMLDocumentRenderer(MarkdownRenderer):
     format = "html"
 
 
-class SchemaViewSet(viewsets.ModelViewSet):
+class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Schema.objects.prefetch_related("fields", "rules")
+    # These POSTs save nothing: reading schemas is enough to call them.
+    read_only_actions = ("validate", "validate_many", "infer")
     serializer_class = SchemaSerializer
     filterset_class = SchemaFilterSet
     search_fields = ["name", "description"]
@@ -70,7 +73,7 @@ class SchemaViewSet(viewsets.ModelViewSet):
                 "remove their validate components first.",
                 details={"jobs": jobs},
             )
-        schema.delete()
+        super().perform_destroy(schema)
 
     @extend_schema(parameters=[VERSION_PARAMETER])
     def retrieve(self, request, *args, **kwargs):
@@ -95,7 +98,7 @@ class SchemaViewSet(viewsets.ModelViewSet):
         parameters=[VERSION_PARAMETER, LIMIT_PARAMETER],
         responses=ValidationResultSerializer,
     )
-    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
         """Validate `{"records": [...]}` or an uploaded CSV/NDJSON/JSON `file`.
         Saves nothing, so reading the schema is enough."""
@@ -117,7 +120,6 @@ class SchemaViewSet(viewsets.ModelViewSet):
         methods=["post"],
         url_path="validate",
         url_name="validate-many",
-        permission_classes=[permissions.IsAuthenticated],
     )
     def validate_many(self, request):
         """One payload against several schemas (`"schemas": [names or ids]`): a result each."""
@@ -143,9 +145,11 @@ class SchemaViewSet(viewsets.ModelViewSet):
             serializer.is_valid(raise_exception=True)
             rules = serializer.validated_data
             check_or_400(schema.definition()["fields"], rules)
+            before = schema.definition()["rules"]
             with transaction.atomic():
-                if rules != schema.definition()["rules"]:
+                if rules != before:
                     schema.save_definition(rules=rules)
+                    record(request, "update", schema, before={"rules": before}, after={"rules": rules})
         return Response(schema.definition()["rules"])
 
     @extend_schema(
@@ -198,7 +202,7 @@ class SchemaViewSet(viewsets.ModelViewSet):
         parameters=[OpenApiParameter("name", OpenApiTypes.STR, description="Name for the draft.")],
         responses={200: OpenApiTypes.OBJECT},
     )
-    @action(detail=False, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    @action(detail=False, methods=["post"])
     def infer(self, request):
         """A draft schema from a sample `file` (CSV/NDJSON/JSON) or `records`; nothing is saved."""
         payload = read_payload(request)
@@ -230,7 +234,7 @@ class SchemaViewSet(viewsets.ModelViewSet):
             definition["description"] = body.validated_data["description"]
         serializer = self.get_serializer(data=definition)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
+        self.perform_create(serializer)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def finalize_response(self, request, response, *args, **kwargs):
