@@ -13,6 +13,10 @@ def resource_view(resource: str):
     return views.ResourceHistoryView.as_view(resource=resource)
 
 
+def read_only(view_class):
+    return view_class.as_view(http_method_names=["get", "head", "options"])
+
+
 def check_view(check: str):
     return views.SingleCheckView.as_view(check_name=check)
 
@@ -27,7 +31,7 @@ urlpatterns = [
     route("metrics/performance/memory", resource_view("memory"), "metrics-performance-memory"),
     route("metrics/performance/disk", resource_view("disk"), "metrics-performance-disk"),
     route("metrics/performance/network", resource_view("network"), "metrics-performance-network"),
-    route("metrics/performance/custom", views.CustomMetricsView, "metrics-performance-custom"),
+    route("metrics/performance/custom", read_only(views.CustomMetricsView), "metrics-performance-custom"),
     route("metrics/custom", views.CustomMetricsView, "metrics-custom"),
     route("health", views.HealthView, "health"),
     route("health/jobs", check_view("jobs"), "health-jobs"),

@@ -118,3 +118,9 @@ def test_pushing_needs_the_add_custommetric_permission(viewer_client, anon_clien
     assert_error_body(anon_client.post(PUSH, {"name": "x", "value": 1}, format="json"), 401)
     assert_error_body(anon_client.get(READ), 401)
     assert CustomMetric.objects.count() == 0
+
+
+def test_the_performance_route_only_reads(pusher_client):
+    response = pusher_client.post(READ, {"name": "x", "value": 1}, format="json")
+    assert_error_body(response, 405)
+    assert CustomMetric.objects.count() == 0
