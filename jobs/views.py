@@ -11,6 +11,7 @@ from accounts.access import visible_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
+from execution.models import ACTIVE_STATES
 from jobs.config import JobConfigSerializer
 from jobs.filters import JobFilterSet
 from jobs.models import Job, JobDependency
@@ -35,6 +36,13 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return visible_jobs(self.request, super().get_queryset())
 
     def perform_destroy(self, job):
+        active = list(job.executions.filter(state__in=ACTIVE_STATES).values_list("pk", flat=True))
+        if active:
+            raise Conflict(
+                f"Job {job.name!r} has active executions ({', '.join(f'#{pk}' for pk in active)}); "
+                "stop them or let them finish first.",
+                details={"active_executions": active},
+            )
         dependents = job.dependent_job_names()
         if dependents:
             raise Conflict(
