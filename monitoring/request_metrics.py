@@ -25,6 +25,7 @@ import time
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -155,6 +156,7 @@ def route_of(request) -> str:
     return normalize_route(match.route)
 
 
+@lru_cache(maxsize=2048)  # routes are few; skip the regexes on every request
 def normalize_route(route: str) -> str:
     route = route.replace("^", "").replace("$", "").replace("/?", "").replace("\\.", ".")
     route = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)

@@ -262,10 +262,15 @@ class SingleCheckView(APIView):
         return Response(body)
 
 
-class ReadyView(APIView):
+class ProbeView(APIView):
+    """For load balancers: no credentials, and never throttled (a 429 would read as "down")."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = []
 
+
+class ReadyView(ProbeView):
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         """Ready to serve: database reachable, migrations applied, a worker alive (no auth)."""
@@ -288,10 +293,7 @@ class ReadyView(APIView):
         return Response(body)
 
 
-class LiveView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-
+class LiveView(ProbeView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         """The process answers (no database access, no auth)."""

@@ -53,3 +53,11 @@ def test_ready_fails_with_pending_migrations(anon_client, running_worker, monkey
 def test_ready_ignores_bad_credentials_instead_of_refusing(anon_client, running_worker):
     response = anon_client.get("/api/v1/health/ready", HTTP_AUTHORIZATION="Token not-a-real-token")
     assert response.status_code == 200
+
+
+def test_probes_are_never_throttled(anon_client, running_worker, settings):
+    settings.ETL_THROTTLE_RATES = {**settings.ETL_THROTTLE_RATES, "anon": "2/minute"}
+    assert_error_body(anon_client.get("/api/v1/info"), 401)
+    for _ in range(3):
+        assert anon_client.get("/api/v1/health/live").status_code == 200
+        assert anon_client.get("/api/v1/health/ready").status_code == 200
