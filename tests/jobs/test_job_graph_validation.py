@@ -125,3 +125,24 @@ def test_a_too_long_name_is_refused(admin_client):
     )
     assert response.status_code == 400
     assert "name" in response.json()["error"]["details"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("version, ok", [(2, True), (0, False), ("two", False)])
+def test_a_validate_component_may_pin_a_schema_version(admin_client, version, ok):
+    components = pipeline()
+    components.insert(
+        2,
+        {
+            "name": "checked",
+            "type": "validate",
+            "inputs": ["positive"],
+            "config": {"schema": "s", "version": version},
+        },
+    )
+    components[3]["inputs"] = ["checked"]
+    response = post_job(admin_client, components)
+    if ok:
+        assert response.status_code == 201, response.content
+    else:
+        assert problems(response)[0]["field"] == "config.version"

@@ -9,6 +9,7 @@ from execution.engine.components.base import (
     Transform,
     choice,
     config_schema,
+    integer,
     is_placeholder,
     string,
 )
@@ -27,6 +28,9 @@ REASON_COLUMN = "_reject_reason"
     config_schema=config_schema(
         {
             "schema": string("Name of the schema (see /api/v1/schemas/) the rows must satisfy.", minLength=1),
+            "version": integer(
+                "Pin a saved version of the schema (default: its current version).", minimum=1
+            ),
             "on_invalid": choice(
                 "`reject` (default): invalid rows go to the rejects port; `fail`: the run fails.",
                 ["reject", "fail"],
