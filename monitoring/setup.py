@@ -15,13 +15,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from etlsite.permissions import ADMIN_ROLE
 from monitoring.models import SystemState
-from monitoring.permissions import ADMIN_GROUP
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "demo"
 DEMO_JOB_NAME = "demo_flights_by_carrier"
 DEFAULT_CONTEXT_NAME = "default"
-ROLES = ("viewer", "operator", "editor", ADMIN_GROUP)
+ROLES = ("viewer", "operator", "editor", ADMIN_ROLE)
 ETL_APPS = ("jobs", "contexts", "schemas", "execution", "monitoring")
 # What editors may change besides jobs and schemas: contexts but not their credentials.
 EDITOR_CONTEXT_MODELS = ("context", "parameter")
@@ -69,7 +69,7 @@ def role_permissions() -> dict[str, set[int]]:
         "viewer": viewer,
         "operator": operator,
         "editor": editor,
-        ADMIN_GROUP: set(Permission.objects.values_list("pk", flat=True)),
+        ADMIN_ROLE: set(Permission.objects.values_list("pk", flat=True)),
     }
 
 

@@ -98,3 +98,11 @@ def test_the_initialize_command_creates_an_admin_once(data_root, capsys):
     call_command("initialize", "--no-demo")
     assert "with password:" not in capsys.readouterr().out
     assert User.objects.filter(is_superuser=True).count() == 1
+
+
+def test_the_demo_job_runs_on_the_bundled_sample(admin_client, data_root):
+    admin_client.post(URL, {}, format="json")
+    call_command("runjob", DEMO_JOB_NAME)
+    lines = (data_root / "demo" / "output" / "flights_by_carrier.csv").read_text().splitlines()
+    assert lines[0] == "carrier,flights,avg_arr_delay"
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["AA", "B6", "DL", "UA", "WN"]
