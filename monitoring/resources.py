@@ -116,7 +116,7 @@ def system_snapshot() -> dict:
         process_memory = process.memory_info()
         process_info = {
             "pid": process.pid,
-            "cpu_percent": process.cpu_percent(interval=None),
+            "cpu_seconds": round(sum(process.cpu_times()[:2]), 3),  # user + system
             "memory_rss_bytes": process_memory.rss,
             "threads": process.num_threads(),
             "open_files": len(process.open_files()),
