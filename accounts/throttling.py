@@ -1,17 +1,20 @@
 """Rate limits per user, per API key, per anonymous IP, and a stricter one for
 logins. Counters live in the default cache (a database table unless CACHE_URL
-says otherwise), so every web process shares them. Rates are read on each
-request from settings.ETL_THROTTLE_RATES, so they change without a restart."""
+says otherwise), so every web process shares them. Rates come from the system
+configuration (`throttle_rate_<scope>`, defaulting to settings.ETL_THROTTLE_RATES),
+so they change without a restart."""
 
-from django.conf import settings
 from rest_framework import throttling
 
 from accounts.models import ApiKey
+from monitoring.configuration import get_setting
 
 
 class ConfiguredRateMixin:
     def get_rate(self):
-        return settings.ETL_THROTTLE_RATES.get(self.scope)
+        # An admin's change (PUT /setup/configuration) wins over the start-up
+        # value from settings; it reaches every process within seconds.
+        return get_setting(f"throttle_rate_{self.scope}")
 
 
 class AnonThrottle(ConfiguredRateMixin, throttling.AnonRateThrottle):

@@ -14,6 +14,8 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from monitoring.configuration import clear_cache as clear_configuration_cache
+
 PG_ADMIN_URL = os.environ.get("ETL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("ETL_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("ETL_TEST_MYSQL_PORT", "3306"))
@@ -161,6 +163,15 @@ def reader_client(db):
 @pytest.fixture
 def anon_client():
     return client_for(None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_system_configuration():
+    """Each process caches the system configuration for a few seconds; a value
+    a test stored (and rolled back) must not leak into the next test."""
+    clear_configuration_cache()
+    yield
+    clear_configuration_cache()
 
 
 @pytest.fixture(autouse=True)

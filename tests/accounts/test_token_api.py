@@ -69,3 +69,14 @@ def test_brute_force_is_throttled_with_retry_after(alice, settings):
     assert_error_body(response, 429)
     assert int(response["Retry-After"]) > 0
     assert response.json()["error"]["code"] == "throttled"
+
+
+def test_an_admin_can_tighten_the_login_rate_at_run_time(alice, admin_client):
+    response = admin_client.put(
+        "/api/v1/setup/configuration", {"throttle_rate_login": "2/minute"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    client = APIClient()
+    assert login(client, password="guess").status_code == 401
+    assert login(client, password="guess").status_code == 401
+    assert_error_body(login(client), 429)
