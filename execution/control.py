@@ -61,8 +61,10 @@ def start_execution(
     scheduled_for=None,
     idempotency_key: str | None = None,
     delay_seconds: int = 0,
+    enqueue_task: bool = True,
 ) -> tuple[Execution, bool]:
-    """Queue a run of `job`; returns (execution, created).
+    """Queue a run of `job`; returns (execution, created). With
+    `enqueue_task=False` the caller runs it itself (`manage.py runjob`).
 
     Raises RunInputError (bad context/parameters, invalid graph) or Conflict
     (the job already runs `max_concurrent` executions).
@@ -85,6 +87,7 @@ def start_execution(
                 scheduled_for=scheduled_for,
                 idempotency_key=idempotency_key,
                 delay_seconds=delay_seconds,
+                enqueue_task=enqueue_task,
             )
     except IntegrityError:
         # A concurrent request with the same idempotency key (or scheduled time) won.
@@ -100,7 +103,18 @@ def start_execution(
 
 
 def _create_and_enqueue(
-    job, *, resolved, overrides, trigger, user, parent, attempt, scheduled_for, idempotency_key, delay_seconds
+    job,
+    *,
+    resolved,
+    overrides,
+    trigger,
+    user,
+    parent,
+    attempt,
+    scheduled_for,
+    idempotency_key,
+    delay_seconds,
+    enqueue_task,
 ) -> Execution:
     # Lock the job row so concurrent starts count active runs one at a time
     # (on SQLite the IMMEDIATE transaction already serializes writers).
@@ -138,7 +152,8 @@ def _create_and_enqueue(
         user=user,
         message=f"queued ({trigger})" + (f", starts after {delay_seconds}s" if delay_seconds else ""),
     )
-    enqueue(execution)
+    if enqueue_task:
+        enqueue(execution)
     return execution
 
 

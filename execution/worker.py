@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from contexts.resolution import RunInputError, redact, resolve_run_inputs
-from execution.control import saved_overrides
+from execution.control import saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import RunContext, run_job
 from execution.models import (
@@ -31,6 +31,7 @@ from execution.models import (
     ExecutionLog,
     LogLevel,
     State,
+    Trigger,
     this_worker_id,
 )
 from execution.results import progress_fields, save_result, sink_names
@@ -51,8 +52,9 @@ class RunTimedOut(Exception):
 
 
 class RunSession:
-    def __init__(self, execution: Execution, worker_id: str, timeout_seconds: int):
+    def __init__(self, execution: Execution, worker_id: str, timeout_seconds: int, on_progress=None):
         self.execution = execution
+        self.on_progress = on_progress
         self.worker_id = worker_id
         self.secrets: list[str] = []
         self.deadline = time.monotonic() + timeout_seconds
@@ -96,6 +98,8 @@ class RunSession:
     def control(self, progress) -> None:
         if time.monotonic() > self.deadline:
             raise RunTimedOut(f"The run exceeded its timeout of {self.timeout_seconds} s (timeout_seconds).")
+        if self.on_progress:
+            self.on_progress(progress)
         now = time.monotonic()
         if now - self.last_touch < CONTROL_INTERVAL_SECONDS:
             return
@@ -159,10 +163,11 @@ class Heartbeat:
         self.thread.join()
 
 
-def run_claimed(execution: Execution, worker_id: str) -> str:
-    """Run an execution this worker has claimed; returns the final state."""
+def run_claimed(execution: Execution, worker_id: str, on_progress=None) -> str:
+    """Run an execution this worker has claimed; returns the final state.
+    `on_progress(progress)` is called at every batch boundary (a progress bar)."""
     job = execution.job
-    session = RunSession(execution, worker_id, job.effective_config["timeout_seconds"])
+    session = RunSession(execution, worker_id, job.effective_config["timeout_seconds"], on_progress)
     try:
         resolved = resolve_run_inputs(job, execution.context_name or None, saved_overrides(execution))
     except RunInputError as error:
@@ -235,3 +240,24 @@ def run_execution(execution_id: int) -> str:
     if execution is None or not execution.claim(worker_id):
         return "not claimed"
     return run_claimed(execution, worker_id)
+
+
+def run_in_foreground(job, *, context_name=None, overrides=None, user=None, on_progress=None) -> Execution:
+    """`manage.py runjob`: record an Execution (trigger `cli`) and run it in this
+    process, with the same checks, records, retries and downstream jobs as a
+    queued run. Raises RunInputError / Conflict like the API's start."""
+    from execution.signals import after_finish
+
+    execution, _ = start_execution(
+        job,
+        context_name=context_name,
+        overrides=overrides,
+        trigger=Trigger.CLI,
+        user=user,
+        enqueue_task=False,
+    )
+    worker_id = this_worker_id()
+    if execution.claim(worker_id):
+        run_claimed(execution, worker_id, on_progress)
+        after_finish(execution)
+    return Execution.objects.get(pk=execution.pk)

@@ -1,11 +1,13 @@
 """What the task does with a run: outcomes, errors, logs, rejects, secrets."""
 
 import pytest
+from django_q.models import OrmQ
 
 from contexts.models import Parameter
 from execution.control import start_execution
 from execution.models import Execution
 from execution.tasks import run_execution
+from execution.worker import run_in_foreground
 from schemas.models import Schema, SchemaField, ValidationRule
 from tests.execution.conftest import csv_copy_components, csv_rows, make_job, run_queued
 
@@ -121,3 +123,12 @@ def test_rejected_rows_are_kept_per_component_and_downloadable_as_csv(
     assert missing.status_code == 404
     execution.delete()
     assert not rejects.file_path.exists(), "deleting the execution removes its rejects file"
+
+
+def test_a_foreground_run_is_recorded_like_any_other(copy_job, data_root):
+    seen = []
+    execution = run_in_foreground(copy_job, on_progress=seen.append)
+    assert execution.trigger == "cli" and execution.state == "succeeded"
+    assert execution.rows_written == 10 and (data_root / "out.csv").exists()
+    assert seen and seen[-1].rows_read == 10
+    assert not OrmQ.objects.exists(), "nothing was queued for a worker"
