@@ -6,6 +6,8 @@ restricted to some groups is invisible (404) to everyone else, as in the API,
 and controlling runs needs `execution.control_execution` (the operator role).
 """
 
+import json
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -149,7 +151,9 @@ def _render_job(request, job: Job, start_form, status: int = 200):
     context = {
         "section": "jobs",
         "job": job,
-        "components": [{**c, "kind": kind_of(c["type"])} for c in components],
+        "components": [
+            {**c, "kind": kind_of(c["type"]), "settings": _settings(c["config"])} for c in components
+        ],
         "graph": graph_picture(components),
         "config": job.effective_config,
         "schedule": schedule_of(job),
@@ -163,6 +167,11 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "start_form": start_form,
     }
     return render(request, "jobs/job_detail.html", context, status=status)
+
+
+def _settings(config: dict) -> list[tuple[str, str]]:
+    """A component's config as (key, text) pairs; lists and objects as JSON, as they are written."""
+    return [(key, value if isinstance(value, str) else json.dumps(value)) for key, value in config.items()]
 
 
 @require_POST

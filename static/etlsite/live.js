@@ -30,6 +30,10 @@
     if (element) element.textContent = value === null || value === undefined ? "—" : String(value);
   }
 
+  function seconds(value, digits) {
+    return typeof value === "number" ? value.toFixed(digits) + " s" : null;
+  }
+
   function cell(row, text, numeric) {
     var td = document.createElement("td");
     if (numeric) td.className = "num";
@@ -110,8 +114,8 @@
     setText(this.root, "rows_written", p.rows_written);
     setText(this.root, "rows_rejected", p.rows_rejected);
     setText(this.root, "rows_per_second", p.rows_per_second);
-    setText(this.root, "elapsed_seconds", p.elapsed_seconds === null ? null : p.elapsed_seconds.toFixed(1));
-    setText(this.root, "eta_seconds", p.eta_seconds);
+    setText(this.root, "elapsed_seconds", seconds(p.elapsed_seconds, 1));
+    setText(this.root, "eta_seconds", seconds(p.eta_seconds, 0));
   };
 
   LiveExecution.prototype.showState = function (state) {

@@ -24,6 +24,7 @@ def test_it_shows_the_definition_graph_schedule_and_recent_runs(viewer_client, d
     assert [node["x"] for node in graph["nodes"]] == sorted({node["x"] for node in graph["nodes"]})
     assert page.count('<path class="edge"') == 3
     assert "demo/flights.csv" in page and "dep_time IS NOT NULL" in page
+    assert "<code>group_by</code>: <code>[&quot;carrier&quot;]</code>" in page
     assert "<code>*/15 * * * *</code>" in page and response.context["schedule"]["next_run"] is not None
     assert f'href="/executions/{run.pk}/"' in page
 
