@@ -164,7 +164,8 @@ def execution_control(request, execution_id, action):
         action,
         result,
         before=before,
-        after={"state": result.state, "restarted": execution.pk}
+        # The same shapes as the API's audit events for these actions.
+        after={"restarts": execution.pk, "context": result.context_name}
         if action == RESTART
         else {"state": result.state},
     )

@@ -95,7 +95,16 @@ class JobAdmin(admin.ModelAdmin):
             except RUN_PROBLEMS as error:
                 self.message_user(request, f"{job.name}: not started. {error}", messages.ERROR)
                 continue
-            record(request, "start", execution, after={"job": job.name, "context": execution.context_name})
+            record(
+                request,
+                "start",
+                execution,
+                after={
+                    "job": job.name,
+                    "context": execution.context_name,
+                    "parameters": execution.parameters,
+                },
+            )
             self.message_user(request, f"{job.name}: execution #{execution.pk} is queued.", messages.SUCCESS)
 
     def _control(self, request, queryset, action: str, done: str):

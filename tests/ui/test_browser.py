@@ -174,7 +174,9 @@ def test_an_operator_pauses_and_resumes_a_run_from_the_ui(browser_page, qcluster
     expect(state).to_have_text("running")
     wait_for(execution.pk, lambda e: e.rows_read > 0, what="rows read")
 
-    page.get_by_role("button", name="Pause").click()
+    # Keyboard only: focus the button and press Enter.
+    page.get_by_role("button", name="Pause").focus()
+    page.keyboard.press("Enter")
     expect(state).to_have_text("paused")
     paused_at = Execution.objects.get(pk=execution.pk).rows_read
     expect(page.get_by_role("button", name="Pause")).to_be_hidden()

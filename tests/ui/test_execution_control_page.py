@@ -46,7 +46,7 @@ def test_restart_queues_a_new_run_linked_to_the_old_one(operator_client, demo_jo
     new = Execution.objects.exclude(pk=old.pk).get()
     assert response["Location"] == f"/executions/{new.pk}/"
     assert (new.parent, new.state) == (old, State.QUEUED)
-    assert AuditEvent.objects.get(action="restart").after == {"state": "queued", "restarted": old.pk}
+    assert AuditEvent.objects.get(action="restart").after == {"restarts": old.pk, "context": "default"}
 
 
 def test_an_action_the_state_does_not_allow_is_a_conflict(operator_client, demo_job):
