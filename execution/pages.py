@@ -133,6 +133,7 @@ def _render_execution(request, execution: Execution, status: int = 200):
         "metrics": stats.metrics_of(execution),
         "logs": logs,
         "last_log_id": logs[-1].pk if logs else 0,
+        "logs_cut": len(logs) == LOG_TAIL_LINES,
         "errors": execution.errors.all(),
         "rejects": rejects,
         "events": execution.events.all(),

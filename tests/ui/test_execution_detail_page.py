@@ -81,3 +81,14 @@ def test_a_run_of_a_restricted_job_is_not_found_for_outsiders(viewer_client, dem
     demo_job.allowed_groups.add(Group.objects.create(name="finance"))
     execution = running_execution(demo_job)
     assert viewer_client.get(f"/executions/{execution.pk}/").status_code == 404
+
+
+def test_a_long_log_shows_its_tail_and_links_to_the_rest(viewer_client, demo_job):
+    execution = running_execution(demo_job)
+    ExecutionLog.objects.bulk_create(
+        ExecutionLog(execution=execution, message=f"line {number}") for number in range(250)
+    )
+    page = viewer_client.get(f"/executions/{execution.pk}/").content.decode()
+    assert "line 249" in page and "line 50<" in page and "line 49<" not in page
+    assert "Showing the last 200 lines" in page
+    assert f"/api/v1/jobs/{demo_job.pk}/executions/{execution.pk}/logs?page_size=1000" in page
