@@ -59,7 +59,8 @@ def health_summary(visible_job_ids: set[int]) -> dict:
 
 
 def daily_totals(executions, days: int) -> list[dict]:
-    """Per day (oldest first, including empty days): runs by outcome and rows written."""
+    """Per day (oldest first, including empty days): runs by outcome and rows written
+    by the runs that succeeded."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     totals = {
@@ -79,7 +80,9 @@ def daily_totals(executions, days: int) -> list[dict]:
             continue
         outcome = row["state"] if row["state"] in (State.SUCCEEDED, State.FAILED) else "other"
         day[outcome] += row["runs"]
-        day["rows"] += row["rows"] or 0
+        # Only a succeeded run's sinks committed; other runs left their targets as they were.
+        if row["state"] == State.SUCCEEDED:
+            day["rows"] += row["rows"] or 0
     return [{"day": day, **values} for day, values in totals.items()]
 
 
