@@ -24,8 +24,9 @@ def visible_jobs(request, queryset=None):
     from jobs.models import Job
 
     jobs = restrict_to_groups(Job.objects.all() if queryset is None else queryset, request.user)
-    if isinstance(request.auth, ApiKey):
-        allowed = list(request.auth.jobs.values_list("pk", flat=True))
+    api_key = getattr(request, "auth", None)  # plain Django page requests have no .auth
+    if isinstance(api_key, ApiKey):
+        allowed = list(api_key.jobs.values_list("pk", flat=True))
         if allowed:
             jobs = jobs.filter(pk__in=allowed)
     return jobs

@@ -31,14 +31,13 @@ from execution.models import ACTIVE_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
 from jobs.models import Job, JobDependency
 
-LOGIN_PAGE = "page-login"
 CONTROL_PERMISSION = "execution.control_execution"
 RECENT_RUNS = 10
 
 
 def page(view):
     """A page for signed-in users; anyone signed in may read, as in the API."""
-    return login_required(view, login_url=LOGIN_PAGE)
+    return login_required(view)
 
 
 def visible_jobs(user):
