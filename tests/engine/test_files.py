@@ -47,6 +47,38 @@ def test_csv_source_streams_in_batches_and_reports_bytes(data_root):
     assert (data_root / "out.csv").read_text() == (data_root / "in.csv").read_text()
 
 
+def write_ten_batches(data_root, file_format, rows) -> str:
+    frame = pl.DataFrame({"n": range(rows), "note": [f"{i:08d} same width text" for i in range(rows)]})
+    if file_format == "csv":
+        frame.write_csv(data_root / "in.csv")
+        return "csv_source", {"path": "in.csv"}
+    if file_format == "parquet":
+        frame.write_parquet(data_root / "in.parquet", row_group_size=rows // 10)
+        return "parquet_source", {"path": "in.parquet"}
+    (data_root / "in.json").write_text(
+        json.dumps(frame.to_dicts()) if file_format == "array" else frame.write_ndjson()
+    )
+    return "json_source", {"path": "in.json", "format": file_format}
+
+
+@pytest.mark.parametrize(
+    ("file_format", "rows"),
+    # 100,000 CSV rows are ~4 MiB: several of Arrow's 1 MiB blocks, read ahead by its threads.
+    [("csv", 100_000), ("csv", 1_000), ("ndjson", 1_000), ("array", 1_000), ("parquet", 1_000)],
+)
+def test_progress_follows_the_rows_emitted_not_what_the_reader_read_ahead(data_root, file_format, rows):
+    source_type, config = write_ten_batches(data_root, file_format, rows)
+    seen = []
+    components = [source(source_type, config)]
+    components.append({"name": "out", "type": "parquet_sink", "inputs": ["src"], "config": {"path": "o.pq"}})
+    result = run_job(components, context(data_root, batch_size=rows // 10, control=seen.append))
+    after_each_batch = [progress.percent for progress in seen[1:11]]
+    assert after_each_batch == pytest.approx([10, 20, 30, 40, 50, 60, 70, 80, 90, 99], abs=1.5)
+    assert result.progress.percent == 100
+    size = (data_root / config["path"]).stat().st_size
+    assert result.components["src"]["bytes_read"] == size
+
+
 def test_a_header_only_csv_gives_an_empty_table_with_its_columns(data_root):
     (data_root / "in.csv").write_text("a,b\n")
     out = run_to_frame(data_root, [source("csv_source", {"path": "in.csv"})])

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 
 import polars as pl
@@ -41,7 +42,11 @@ def check_column_types(config: dict, field: str = "columns") -> list[tuple[str, 
 
 
 class FileSource(Source):
-    """Shared by file sources: resolve the path once, report progress in bytes."""
+    """Shared by file sources: resolve the path once, report progress in bytes.
+
+    Progress counts the file bytes of the rows actually emitted, never what a
+    reader has read ahead (Arrow's CSV reader runs tens of MiB ahead of the
+    batches it has handed out)."""
 
     def resolved_path(self):
         path = resolve_path(self.config["path"], self.ctx.data_roots, component=self.name, must_exist=True)
@@ -52,28 +57,52 @@ class FileSource(Source):
         self.progress_total = path.stat().st_size
         return path
 
-    def rebatch(self, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        """Cut or glue frames to exactly `batch_size` rows (the last one shorter)."""
+    def rebatch(self, pieces: Iterator[tuple[pl.DataFrame, int]]) -> Iterator[pl.DataFrame]:
+        """Cut or glue frames to exactly `batch_size` rows (the last one shorter).
+
+        Each piece is a frame and the number of file bytes it was parsed from;
+        a batch's rows are credited their share of those bytes as it is emitted.
+        """
         size = self.ctx.batch_size
-        pending: list[pl.DataFrame] = []
+        pending: deque[tuple[pl.DataFrame, int]] = deque()
         pending_rows = 0
         emitted = False
         empty = None
-        for frame in frames:
+        for frame, byte_count in pieces:
             if empty is None:
                 empty = frame.clear()
-            pending.append(frame)
+            pending.append((frame, byte_count))
             pending_rows += frame.height
             while pending_rows >= size:
-                whole = pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
-                yield whole.slice(0, size)
+                yield self._take(pending, size)
+                pending_rows -= size
                 emitted = True
-                rest = whole.slice(size)
-                pending, pending_rows = ([rest], rest.height) if rest.height else ([], 0)
+        last = None
         if pending_rows:
-            yield pl.concat(pending, how="vertical_relaxed") if len(pending) > 1 else pending[0]
+            last = self._take(pending, pending_rows)
         elif not emitted:
-            yield empty if empty is not None else pl.DataFrame()
+            last = empty if empty is not None else pl.DataFrame()
+        self.progress_done = self.bytes_read = self.progress_total or 0
+        if last is not None:
+            yield last
+
+    def _take(self, pending: deque, rows: int) -> pl.DataFrame:
+        """The first `rows` pending rows, counting their bytes as read."""
+        parts = []
+        while rows or (pending and pending[0][0].height == 0):
+            frame, byte_count = pending.popleft()
+            if frame.height <= rows:
+                parts.append(frame)
+                taken_bytes = byte_count
+                rows -= frame.height
+            else:
+                taken_bytes = byte_count * rows // frame.height
+                parts.append(frame.slice(0, rows))
+                pending.appendleft((frame.slice(rows), byte_count - taken_bytes))
+                rows = 0
+            self.progress_done += taken_bytes
+        self.bytes_read = self.progress_done
+        return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
 
 
 @register(
@@ -127,7 +156,7 @@ class CsvSource(FileSource):
             ]
             if binary:
                 raise self._not_utf8()
-            yield from self.rebatch(self._frames(reader, stream, path, column_types))
+            yield from self.rebatch(self._frames(reader, path, column_types))
 
     def _arrow_column_types(self) -> dict:
         types = {}
@@ -161,7 +190,11 @@ class CsvSource(FileSource):
             quoted_strings_can_be_null=False,
         )
 
-    def _frames(self, reader, stream, path, column_types):
+    def _frames(self, reader, path, column_types):
+        """(frame, bytes) pieces. Arrow parses one block of `_CSV_BLOCK_BYTES`
+        (cut at a row boundary) into each batch, so a batch stands for one
+        block of the file; `stream.tell()` would count Arrow's read-ahead."""
+        unread = self.progress_total
         emitted = False
         while True:
             try:
@@ -170,12 +203,12 @@ class CsvSource(FileSource):
                 break
             except (pa.ArrowInvalid, UnicodeDecodeError) as error:
                 raise self._explain(error, path, column_types) from None
-            self.bytes_read = self.progress_done = stream.tell()
+            block = min(_CSV_BLOCK_BYTES, unread)
+            unread -= block
             emitted = True
-            yield _normalize(pl.from_arrow(batch))
-        self.bytes_read = self.progress_done = self.progress_total
+            yield _normalize(pl.from_arrow(batch)), block
         if not emitted:
-            yield _normalize(pl.from_arrow(reader.schema.empty_table()))
+            yield _normalize(pl.from_arrow(reader.schema.empty_table())), unread
 
     def _not_utf8(self) -> EngineError:
         return EngineError(
@@ -301,8 +334,7 @@ class JsonSource(FileSource):
                 component=self.name,
                 location=f"file {self.config['path']}",
             )
-        self.bytes_read = self.progress_done = len(raw)
-        yield self._frame_from_records(records)
+        yield self._frame_from_records(records), len(raw)
 
     def _frame_from_records(self, records):
         try:
@@ -320,19 +352,20 @@ class JsonSource(FileSource):
         with open(path, "rb") as handle:
             while True:
                 lines = []
+                line_bytes = 0
                 first_line = line_number + 1
                 for raw in handle:
                     line_number += 1
+                    line_bytes += len(raw)
                     if raw.strip():
                         lines.append(raw)
                     if len(lines) >= self.ctx.batch_size:
                         break
-                self.bytes_read = self.progress_done = handle.tell()
                 if not lines:
                     break
                 frame = self._parse_lines(lines, first_line, schema)
                 schema = schema or frame.schema
-                yield frame
+                yield frame, line_bytes
 
     def _parse_lines(self, lines, first_line, schema):
         try:
