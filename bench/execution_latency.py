@@ -20,6 +20,7 @@ real user. Target: start median <= 300 ms.
 import argparse
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def summary(values: list[float]) -> str:
 
 
 def start_cluster(env: dict, log_path: Path) -> subprocess.Popen:
+    """A qcluster, once ready; stopped again (not left behind) if it does not start."""
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
@@ -44,14 +46,24 @@ def start_cluster(env: dict, log_path: Path) -> subprocess.Popen:
         env=dict(env, LOG_LEVEL="INFO"),  # readiness is read from its log
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while "running." not in log_path.read_text():
         if time.monotonic() > deadline or process.poll() is not None:
+            stop_cluster(process)
             raise SystemExit(f"qcluster did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
     time.sleep(1)  # let the worker finish its start-up (reaper, imports)
     return process
+
+
+def stop_cluster(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def main():
@@ -121,8 +133,7 @@ def main():
             assert execution.state == "succeeded", execution.error
             server_side.append((execution.started_at - execution.queued_at).total_seconds())
     finally:
-        cluster.terminate()
-        cluster.wait(timeout=30)
+        stop_cluster(cluster)
 
     print(
         f"runs: {args.runs} each, one idle worker, poll {os.environ.get('Q_POLL_SECONDS', '0.1')} s, "

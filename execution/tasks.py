@@ -1,6 +1,6 @@
 """django-q2 entry points (the `func` of every task and schedule we enqueue)."""
 
-from execution.models import Execution
+from execution.models import FINISHED_STATES, Execution
 from execution.reaper import reap_abandoned_executions as _reap
 from execution.scheduling import start_scheduled_run
 from execution.signals import after_finish
@@ -8,9 +8,11 @@ from execution.worker import run_execution as _run
 
 
 def run_execution(execution_id: int) -> str:
-    """Claim and run one execution; then retries and downstream jobs."""
+    """Claim and run one execution; then retries and downstream jobs (unless
+    the run was not ours to finish: not claimed, or ended by the reaper, which
+    saw to those itself)."""
     outcome = _run(execution_id)
-    if outcome != "not claimed":
+    if outcome in FINISHED_STATES:
         after_finish(Execution.objects.select_related("job").get(pk=execution_id))
     return outcome
 

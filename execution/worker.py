@@ -20,6 +20,7 @@ import traceback
 from django.conf import settings
 from django.db import connection
 
+from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError, redact, resolve_run_inputs
 from execution.control import saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
@@ -75,7 +76,7 @@ class RunSession:
             message=redact(str(message), self.secrets),
         )
 
-    def record_error(self, message: str, component=None, field=None, location=None, sample=None) -> dict:
+    def record_error(self, message: str, component=None, field=None, location=None) -> dict:
         summary = {
             "component": component,
             "field": field,
@@ -88,7 +89,6 @@ class RunSession:
             field=field or "",
             location=summary["location"] or "",
             message=summary["message"],
-            sample=sample or [],
         )
         self.log(LogLevel.ERROR, component, summary["message"])
         return summary
@@ -163,17 +163,21 @@ class Heartbeat:
         self.thread.join()
 
 
+ABANDONED = "abandoned"
+
+
 def run_claimed(execution: Execution, worker_id: str, on_progress=None) -> str:
-    """Run an execution this worker has claimed; returns the final state.
+    """Run an execution this worker has claimed; returns the final state it
+    recorded, or ABANDONED when someone else ended the run first (the reaper).
     `on_progress(progress)` is called at every batch boundary (a progress bar)."""
     job = execution.job
     session = RunSession(execution, worker_id, job.effective_config["timeout_seconds"], on_progress)
     try:
         resolved = resolve_run_inputs(job, execution.context_name or None, saved_overrides(execution))
-    except RunInputError as error:
+    except (RunInputError, CredentialKeyError) as error:
         summary = session.record_error(f"The run's inputs are no longer valid: {error}")
-        execution.finish(State.FAILED, worker_id, message=summary["message"], error=summary)
-        return execution.state
+        recorded = execution.finish(State.FAILED, worker_id, message=summary["message"], error=summary)
+        return execution.state if recorded else ABANDONED
     session.secrets = resolved.secrets
     session.sinks = sink_names(resolved.components)
     session.log(
@@ -187,6 +191,7 @@ def run_claimed(execution: Execution, worker_id: str, on_progress=None) -> str:
         session.log(
             LogLevel.WARNING, None, f"Could not record the end ({final}): the run is {execution.state}."
         )
+        return ABANDONED
     return execution.state
 
 
@@ -214,7 +219,6 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             component=error.component,
             field=error.field,
             location=error.location,
-            sample=getattr(error, "sample", None),
         )
         return State.FAILED, summary["message"], summary
     except Exception as error:  # a bug or an unexpected driver error: keep the run's record honest
@@ -257,7 +261,6 @@ def run_in_foreground(job, *, context_name=None, overrides=None, user=None, on_p
         enqueue_task=False,
     )
     worker_id = this_worker_id()
-    if execution.claim(worker_id):
-        run_claimed(execution, worker_id, on_progress)
+    if execution.claim(worker_id) and run_claimed(execution, worker_id, on_progress) != ABANDONED:
         after_finish(execution)
     return Execution.objects.get(pk=execution.pk)
