@@ -9,8 +9,11 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
+from execution.control import start_execution
 from execution.models import Execution, this_worker_id
 from execution.reaper import REAPER_SCHEDULE, ensure_reaper_schedule, reap_abandoned_executions
+from execution.signals import after_finish
+from execution.worker import ABANDONED, run_claimed
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +81,17 @@ def test_the_reaper_schedule_exists_once(db):
     schedule = Schedule.objects.get(name=REAPER_SCHEDULE)
     assert schedule.func == "execution.tasks.reap_abandoned_executions"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+
+
+def test_a_worker_that_comes_back_after_being_reaped_abandons_the_run(copy_job, data_root):
+    copy_job.config = {"max_retries": 1, "retry_delay_seconds": 0}
+    copy_job.save()
+    execution, _ = start_execution(copy_job)
+    execution.claim(this_worker_id())
+    assert execution.fail_abandoned("the worker went quiet")
+    after_finish(execution)
+    assert run_claimed(execution, this_worker_id()) == ABANDONED
+    assert Execution.objects.get(pk=execution.pk).state == "failed"
+    assert Execution.objects.filter(parent=execution).count() == 1, "retried once, by the reaper's side"
+    assert execution.logs.filter(message__contains="marked failed elsewhere").exists()
+    assert not (data_root / "out.csv").exists()
