@@ -51,6 +51,8 @@ class RunContext:
 
 @dataclass
 class Counters:
+    # The component's type, so monitoring can total per type even after the job is edited.
+    type: str
     rows_in: int = 0
     rows_out: int = 0
     rows_rejected: int = 0
@@ -60,6 +62,7 @@ class Counters:
 
     def as_dict(self) -> dict:
         return {
+            "type": self.type,
             "rows_in": self.rows_in,
             "rows_out": self.rows_out,
             "rows_rejected": self.rows_rejected,
@@ -174,7 +177,7 @@ class _Run:
         self.ctx = ctx
         self.definitions = {c["name"]: c for c in components}
         self.order = topological_order(components)
-        self.counters = {name: Counters() for name in self.order}
+        self.counters = {name: Counters(type=self.definitions[name]["type"]) for name in self.order}
         self.instances: dict[str, object] = {}
         # upstream name -> [(consumer name, input reference)]
         self.consumers: dict[str, list[tuple[str, str]]] = defaultdict(list)

@@ -209,6 +209,7 @@ def test_the_example_runs_and_the_counters_add_up(spec, table, request, data_roo
         if inputs:
             assert counters[name]["rows_in"] == delivered, name
         assert counters[name]["batches"] >= 1, name
+        assert counters[name]["type"] == component["type"], name
     if spec.kind == "source":
         assert counters["under_test"]["rows_out"] == table.height
         captured = pl.read_parquet(data_root / "captured.parquet")

@@ -75,6 +75,7 @@ def test_progress_follows_the_rows_emitted_not_what_the_reader_read_ahead(data_r
     after_each_batch = [progress.percent for progress in seen[1:11]]
     assert after_each_batch == pytest.approx([10, 20, 30, 40, 50, 60, 70, 80, 90, 99], abs=1.5)
     assert result.progress.percent == 100
+    assert seen[1].components["src"]["type"] == source_type
     size = (data_root / config["path"]).stat().st_size
     assert result.components["src"]["bytes_read"] == size
 
