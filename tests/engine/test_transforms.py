@@ -156,6 +156,22 @@ def test_validate_with_on_invalid_fail_fails_the_run(data_root):
     assert not (data_root / "captured.parquet").exists()
 
 
+def test_validate_with_on_invalid_fail_names_the_record_and_the_reason(data_root):
+    schema = {"fields": [{"name": "carrier", "type": "string", "constraints": {"enum": ["AA", "DL"]}}]}
+    components = [
+        inline("flights", FLIGHTS + [{"id": 5, "carrier": "ZZ", "delay": 1}]),
+        step("checked", "validate", {"schema": "flights", "on_invalid": "fail"}),
+    ]
+    with pytest.raises(EngineError) as raised:
+        run_to_frame(data_root, components, schemas={"flights": schema}, batch_size=2)
+    error = raised.value
+    # Record 4 (UA) is the first invalid one; it arrives in the second batch.
+    assert error.location == "input record 4"
+    assert "carrier" in error.message and "UA" in error.message
+    assert "1 more invalid" not in error.message
+    assert str(error).startswith("component 'checked', input record 4: ")
+
+
 def test_an_unknown_column_in_an_expression_names_the_component_and_the_column(data_root):
     components = [inline("flights", FLIGHTS), step("late", "filter", {"where": "dep_delay > 0"})]
     with pytest.raises(EngineError, match="dep_delay") as raised:

@@ -19,6 +19,8 @@ from execution.engine.validation import SchemaDefinitionError, compile_schema
 
 REJECTS_PORT = "rejects"
 REASON_COLUMN = "_reject_reason"
+# Added only to name the failing record; the schema's checks ignore unknown columns.
+_ROW_INDEX = "_etl_record_index"
 
 
 @register(
@@ -61,16 +63,34 @@ class Validate(Transform):
                 f"Schema {schema_name!r} is not usable: {error}", component=name, field="config.schema"
             ) from None
 
+    rows_seen = 0
+
     def process(self, batch, input_name):
         valid, rejected = self.compiled.split(batch)
         if rejected.height and self.config.get("on_invalid", "reject") == "fail":
-            first = rejected.row(0, named=True)
-            raise EngineError(
-                f"{rejected.height} row(s) in this batch break schema {self.config['schema']!r}; "
-                f"first: {first.get(REASON_COLUMN)}",
-                component=self.name,
-            )
+            raise self._invalid_record(batch, rejected.height)
+        self.rows_seen += batch.height
         return [(MAIN_PORT, valid), (REJECTS_PORT, rejected)]
+
+    def _invalid_record(self, batch, invalid_rows) -> EngineError:
+        """Name the first invalid record (counting from 1 over this component's input) and why."""
+        _, rejected = self.compiled.split(batch.with_row_index(_ROW_INDEX))
+        index = rejected[_ROW_INDEX][0]
+        record = self.rows_seen + index + 1
+        # The detailed report of that one row quotes the offending values.
+        problems, _ = self.compiled.errors(batch.slice(index, 1))
+        reason = "; ".join(
+            f"{p['field']}: {p['message']}" if p["field"] else p["message"]
+            for p in problems
+            if p["severity"] == "error"
+        )
+        others = f" ({invalid_rows - 1} more invalid in the same batch)" if invalid_rows > 1 else ""
+        return EngineError(
+            f"Breaks schema {self.config['schema']!r}: {reason}{others}. "
+            "Set `on_invalid: reject` to send invalid rows to the rejects port instead.",
+            component=self.name,
+            location=f"input record {record}",
+        )
 
 
 @register(
