@@ -15,6 +15,11 @@ with --database-url (e.g. postgres://postgres@127.0.0.1:5432/etl_latency):
 Between samples the worker is left idle for a random 0.2-0.6 s, so the
 broker poll (Q_POLL_SECONDS, default 0.1 s) is at a random phase, as for a
 real user. Target: start median <= 300 ms.
+
+Then pause and stop: a job reading the engine benchmark's 1M-row, 10-column
+CSV (bench/engine_load.py generates it) into a CSV file with the default batch
+size; once rows flow, POST /pause -> `paused`, POST /resume, POST /stop ->
+`stopped`, each timed. Target: <= 1 s.
 """
 
 import argparse
@@ -72,11 +77,17 @@ def main():
     )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--database-url", help="an empty database to use instead of a temporary SQLite file")
+    parser.add_argument("--control-runs", type=int, default=5, help="pause/stop samples (0 to skip)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="etl-latency-"))
     (home / "data").mkdir()
-    env = dict(os.environ, ETL_HOME=str(home), ETL_DATA_ROOTS=str(home / "data"), Q_WORKERS="1")
+    sys.path.insert(0, str(ROOT))
+    from bench.engine_load import generate_csv
+
+    benchmark_csv = generate_csv(1_000_000)
+    roots = f"{home / 'data'},{benchmark_csv.parent}"
+    env = dict(os.environ, ETL_HOME=str(home), ETL_DATA_ROOTS=roots, Q_WORKERS="1")
     env.pop("DATABASE_URL", None)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
@@ -84,9 +95,9 @@ def main():
     os.environ.update(env, LOG_LEVEL="WARNING")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
 
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etlsite.settings")
     import django
+    from django.conf import settings
     from django.db import connection
 
     django.setup()
@@ -109,8 +120,26 @@ def main():
         ]
     )
 
+    big = Job.objects.create(name="control_latency")
+    big.replace_components(
+        [
+            {"name": "rows", "type": "csv_source", "config": {"path": benchmark_csv.name}},
+            {"name": "out", "type": "csv_sink", "inputs": ["rows"], "config": {"path": "big_out.csv"}},
+        ]
+    )
+
+    def until(execution_id, condition):
+        began = time.perf_counter()
+        while not condition(Execution.objects.get(pk=execution_id)):
+            time.sleep(0.002)
+        return time.perf_counter() - began
+
+    def control(action):
+        response = client.post(f"/api/v1/jobs/{big.pk}/{action}", {}, format="json")
+        assert response.status_code == 202, response.content
+
     cluster = start_cluster(env, home / "qcluster.log")
-    baseline, observed, server_side = [], [], []
+    baseline, observed, server_side, pauses, stops = [], [], [], [], []
     try:
         for _ in range(args.runs):
             time.sleep(random.uniform(0.2, 0.6))
@@ -132,6 +161,16 @@ def main():
                 time.sleep(0.01)
             assert execution.state == "succeeded", execution.error
             server_side.append((execution.started_at - execution.queued_at).total_seconds())
+
+        for _ in range(args.control_runs):
+            execution_id = client.post(f"/api/v1/jobs/{big.pk}/start", {}, format="json").json()["id"]
+            until(execution_id, lambda e: e.state == "running" and e.rows_read > 0)
+            control("pause")
+            pauses.append(until(execution_id, lambda e: e.state == "paused"))
+            control("resume")
+            until(execution_id, lambda e: e.state == "running")
+            control("stop")
+            stops.append(until(execution_id, lambda e: e.state == "stopped"))
     finally:
         stop_cluster(cluster)
 
@@ -146,6 +185,12 @@ def main():
     print(f"ratio     start median / baseline median:      {ratio:.2f}x")
     target = statistics.median(observed) <= 0.300
     print(f"target    start median <= 300 ms:              {'met' if target else 'MISSED'}")
+    if pauses:
+        batch = settings.ETL_DEFAULT_BATCH_SIZE
+        print(f"pause     POST /pause -> paused ({batch}-row batches): {summary(pauses)}")
+        print(f"stop      POST /stop -> stopped ({batch}-row batches): {summary(stops)}")
+        within = max(pauses + stops) <= 1.0
+        print(f"target    pause and stop <= 1 s:                {'met' if within else 'MISSED'}")
 
 
 if __name__ == "__main__":
