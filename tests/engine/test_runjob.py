@@ -1,9 +1,11 @@
 """`manage.py runjob`: runs a saved job in the foreground."""
 
+import sqlite3
+
 import pytest
 from django.core.management import CommandError, call_command
 
-from contexts.models import Context
+from contexts.models import Context, Parameter
 from jobs.models import Job
 
 
@@ -71,3 +73,48 @@ def test_a_connection_given_on_the_command_line_is_used(data_root, pg_target):
     make_job("to_pg", [SOURCE, sink])
     call_command("runjob", "to_pg", "--connection", f"dw={pg_target['url']}")
     assert pg_target["conn"].execute(f"SELECT count(*) FROM {table}").fetchone() == (3,)
+
+
+@pytest.mark.django_db
+def test_a_failure_message_masks_secret_parameter_values(data_root):
+    context = Context.objects.create(name="dev")
+    secret = Parameter(context=context, name="token", type="secret")
+    secret.set_value("hunter2-very-secret")
+    secret.save()
+    source = {"name": "src", "type": "csv_source", "config": {"path": "${token}/in.csv"}}
+    make_job(
+        "leaky", [source, {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "o"}}]
+    )
+    with pytest.raises(CommandError) as raised:
+        call_command("runjob", "leaky", "--context", "dev")
+    assert "component 'src'" in str(raised.value) and "***/in.csv" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def sqlite_job(name):
+    sink = {
+        "name": "out",
+        "type": "sqlite_sink",
+        "inputs": ["f"],
+        "config": {"connection": "lite", "table": "t"},
+    }
+    filter_ = {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "a >= ${min}"}}
+    return make_job(name, [SOURCE, filter_, sink])
+
+
+@pytest.mark.django_db
+def test_parameters_are_type_checked_when_a_connection_is_given(data_root):
+    context = Context.objects.create(name="dev")
+    context.parameters.create(name="min", type="integer", value=1)
+    sqlite_job("to_lite")
+    sqlite3.connect(data_root / "out.db").close()  # a sqlite connection opens an existing file only
+    url = f"lite=sqlite://{data_root}/out.db"  # sqlite:///abs/path
+    with pytest.raises(CommandError, match=r"parameters\.min: Expected a whole number"):
+        call_command("runjob", "to_lite", "--context", "dev", "--param", "min=two", "--connection", url)
+    with pytest.raises(CommandError, match="has no parameter 'max'"):
+        call_command("runjob", "to_lite", "--context", "dev", "--param", "max=2", "--connection", url)
+    assert (data_root / "out.db").stat().st_size == 0
+
+    call_command("runjob", "to_lite", "--context", "dev", "--param", "min=2", "--connection", url)
+    with sqlite3.connect(data_root / "out.db") as connection:
+        assert connection.execute("SELECT a FROM t ORDER BY a").fetchall() == [(2,), (3,)]

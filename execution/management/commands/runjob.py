@@ -4,17 +4,16 @@ Runs a saved job in the foreground with a progress bar, prints per-component
 counters at the end and exits non-zero when the run fails.
 """
 
-import json
 import sys
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from contexts.resolution import RunInputError, choose_context, resolve_run_inputs
+from contexts.resolution import ResolvedRun, RunInputError, redact, resolve_run_inputs
 from execution.engine.connections import ConnectionFailed, from_url
 from execution.engine.errors import EngineError, StopRequested
-from execution.engine.runner import RunContext, resolve_placeholders, run_job
+from execution.engine.runner import RunContext, run_job
 from jobs.models import Job
 from schemas.models import Schema
 
@@ -46,27 +45,28 @@ class Command(BaseCommand):
         job = find_job(options["job"])
         parameters = dict(split_pair(item, "--param") for item in options["param"])
         connection_urls = dict(split_pair(item, "--connection") for item in options["connection"])
-        components, connections = resolve_inputs(job, options["context"], parameters, connection_urls)
+        resolved = resolve(job, options["context"], parameters, connection_urls)
         context = RunContext(
             data_roots=list(settings.ETL_DATA_ROOTS),
-            connections=connections,
-            schemas=used_schemas(components),
+            connections=resolved.connections,
+            schemas=used_schemas(resolved.components),
             batch_size=int(job.effective_config.get("batch_size") or 50_000),
             control=ProgressBar(self.stderr),
         )
         started = time.monotonic()
         try:
-            result = run_job(components, context)
+            result = run_job(resolved.components, context)
         except (EngineError, StopRequested) as error:
             self.stderr.write("")
-            raise CommandError(f"Job {job.name!r} failed: {error}") from None
+            raise CommandError(f"Job {job.name!r} failed: {redact(str(error), resolved.secrets)}") from None
         except KeyboardInterrupt:
             self.stderr.write("")
             raise CommandError(f"Job {job.name!r} interrupted; every target was left as it was.") from None
         self.stderr.write("")
         self.stdout.write(counters_table(result.components))
         for metric in result.metrics:
-            self.stdout.write(f"metric {metric['name']} {metric['labels']} = {metric['value']}")
+            line = f"metric {metric['name']} {metric['labels']} = {metric['value']}"
+            self.stdout.write(redact(line, resolved.secrets))
         self.stdout.write(
             self.style.SUCCESS(f"Job {job.name!r} succeeded in {time.monotonic() - started:.1f}s.")
         )
@@ -88,47 +88,58 @@ def split_pair(item: str, option: str) -> tuple[str, str]:
     return name, value
 
 
-def resolve_inputs(job, context_name, parameters, connection_urls) -> tuple[list[dict], dict]:
-    """The job's components with placeholders substituted, and its connections.
+def resolve(job, context_name, parameters, connection_urls) -> ResolvedRun:
+    """The run's components, connections and secrets to mask.
 
-    Normally the context decides both (contexts.resolution). Connections given
-    on the command line replace the context's credentials of the same name,
-    so then placeholders are substituted here from the context's values.
+    The context resolves everything (contexts.resolution: typed parameters,
+    environment, credentials). A connection given on the command line replaces
+    the context's credential of that name: the components naming it are
+    resolved without their `connection` field, which is put back afterwards.
     """
+    overrides, passwords = {}, []
+    for name, url in connection_urls.items():
+        try:
+            parsed = from_url(url)
+        except ConnectionFailed as error:
+            raise CommandError(f"--connection {name}: {error.message}") from None
+        overrides[name] = {"url": url, "kind": parsed["kind"]}
+        passwords.append(parsed.get("password"))
+    standin = JobWithConnectionsGiven(job, overrides)
     try:
-        overrides = {}
-        for name, url in connection_urls.items():
-            overrides[name] = {"url": url, "kind": from_url(url)["kind"]}
-    except ConnectionFailed as error:
-        raise CommandError(f"--connection: {error.message}") from None
-    try:
-        if not overrides:
-            resolved = resolve_run_inputs(job, context_name, parameters)
-            return resolved.components, resolved.connections
-        context = choose_context(job, context_name)
+        resolved = resolve_run_inputs(standin, context_name, parameters)
     except RunInputError as error:
         raise CommandError(f"Cannot run job {job.name!r}: {error}") from None
-    values, environment, connections = {}, {}, {}
-    if context is not None:
-        values = {p.name: p.plain_value() for p in context.parameters.all() if p.plain_value() is not None}
-        environment = dict(context.environment)
-        connections = {
-            c.name: c.connection_dict() for c in context.credentials.all() if c.name not in overrides
-        }
-    values.update({name: parse_value(text) for name, text in parameters.items()})
-    try:
-        components = resolve_placeholders(job.component_dicts(), values, environment)
-    except EngineError as error:
-        raise CommandError(f"Cannot run job {job.name!r}: {error}") from None
-    return components, {**connections, **overrides}
+    standin.restore(resolved.components)
+    resolved.connections = {**resolved.connections, **overrides}
+    resolved.secrets = sorted({*resolved.secrets, *passwords} - {"", None})
+    return resolved
 
 
-def parse_value(text: str):
-    """`30` -> 30, `true` -> True, anything not JSON stays text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+class JobWithConnectionsGiven:
+    """The job as resolve_run_inputs sees it when some connections come from
+    the command line: components using them lose their `connection` field, so
+    the context is not asked for that credential; `restore` puts it back."""
+
+    def __init__(self, job, given: dict):
+        self.job = job
+        self.given = given
+        self.removed: dict[str, str] = {}  # component name -> its connection name
+
+    def __getattr__(self, attribute):
+        return getattr(self.job, attribute)
+
+    def component_dicts(self) -> list[dict]:
+        components = self.job.component_dicts()
+        for component in components:
+            config = component.get("config") or {}
+            if config.get("connection") in self.given:
+                self.removed[component["name"]] = config.pop("connection")
+        return components
+
+    def restore(self, components: list[dict]) -> None:
+        for component in components:
+            if component["name"] in self.removed:
+                component["config"]["connection"] = self.removed[component["name"]]
 
 
 def used_schemas(components) -> dict[str, dict]:
