@@ -146,7 +146,7 @@ def _create_and_enqueue(
     )
     ExecutionEvent.objects.create(
         execution=execution,
-        action="start",
+        action="retry" if trigger == Trigger.RETRY else ("restart" if parent else "start"),
         to_state=State.QUEUED,
         by=user.get_username() if user else trigger,
         user=user,

@@ -159,7 +159,7 @@ class Execution(models.Model):
     # --- state machine --------------------------------------------------------
 
     def _transition(
-        self, allowed, new_state, *, by="system", user=None, message="", where=None, **fields
+        self, allowed, new_state, *, by="system", user=None, action="", message="", where=None, **fields
     ) -> bool:
         """Move to `new_state` if the row is still in one of `allowed` (and matches
         `where`); record the change. False, with fresh fields, when another
@@ -174,6 +174,7 @@ class Execution(models.Model):
                     execution=self,
                     from_state=old_state,
                     to_state=new_state,
+                    action=action,
                     by=by,
                     user=user,
                     message=message,
@@ -181,16 +182,6 @@ class Execution(models.Model):
                 return True
         self.refresh_from_db()
         return False
-
-    def record_request(self, action: str, user, message: str = "") -> None:
-        """A control action as asked, before the worker acts on it (for the timeline)."""
-        ExecutionEvent.objects.create(
-            execution=self,
-            action=action,
-            by=user.get_username() if user else "system",
-            user=user,
-            message=message,
-        )
 
     def claim(self, worker_id: str) -> bool:
         """A worker takes a never-claimed queued run. A duplicate delivery gets False."""
@@ -220,7 +211,12 @@ class Execution(models.Model):
 
     def request_pause(self, user) -> bool:
         return self._transition(
-            [State.RUNNING], State.PAUSING, by=_name(user), user=user, requested_action=Action.PAUSE
+            [State.RUNNING],
+            State.PAUSING,
+            by=_name(user),
+            user=user,
+            action=Action.PAUSE,
+            requested_action=Action.PAUSE,
         )
 
     def mark_paused(self, worker_id: str, **progress) -> bool:
@@ -241,12 +237,18 @@ class Execution(models.Model):
             State.RUNNING,
             by=_name(user),
             user=user,
+            action=Action.RESUME,
             message="pause cancelled",
             requested_action=Action.NONE,
         ):
             return True
         return self._transition(
-            [State.PAUSED], State.QUEUED, by=_name(user), user=user, requested_action=Action.RESUME
+            [State.PAUSED],
+            State.QUEUED,
+            by=_name(user),
+            user=user,
+            action=Action.RESUME,
+            requested_action=Action.RESUME,
         )
 
     def request_stop(self, user) -> bool:
@@ -256,6 +258,7 @@ class Execution(models.Model):
             State.STOPPED,
             by=_name(user),
             user=user,
+            action=Action.STOP,
             message="stopped before it started",
             where={"worker_id": ""},
             requested_action=Action.STOP,
@@ -266,6 +269,7 @@ class Execution(models.Model):
             State.STOPPING,
             by=_name(user),
             user=user,
+            action=Action.STOP,
             requested_action=Action.STOP,
         )
 

@@ -96,10 +96,12 @@ def test_the_timeline_lists_every_state_change_and_request_with_who(reader_clien
     execution.claim(this_worker_id())
     request_action(copy_job, Action.STOP, operator)
     body = reader_client.get(f"/api/v1/jobs/{copy_job.pk}/timeline").json()
-    rows = [(e["from_state"], e["to_state"], e["by"]) for e in body["results"]]
-    assert rows[0] == ("", "queued", "operator")
-    assert rows[1] == ("queued", "running", this_worker_id())
-    assert rows[2] == ("running", "stopping", "operator")
+    rows = [(e["action"], e["from_state"], e["to_state"], e["by"]) for e in body["results"]]
+    assert rows == [
+        ("start", "", "queued", "operator"),
+        ("", "queued", "running", this_worker_id()),
+        ("stop", "running", "stopping", "operator"),
+    ]
     stops = reader_client.get(f"/api/v1/jobs/{copy_job.pk}/timeline", {"to_state": "stopping"}).json()
     assert stops["count"] == 1
 
