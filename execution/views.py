@@ -74,6 +74,7 @@ def _bad_run_input(error: RunInputError | CredentialKeyError) -> serializers.Val
 class ControlMixin(JobScopedMixin):
     required_scope = SCOPE_EXECUTE
     required_permission = "execution.control_execution"
+    extra_error_statuses = ("409",)  # max_concurrent reached, nothing to act on
 
 
 class StartView(ControlMixin, APIView):
