@@ -1,17 +1,18 @@
 import django_filters
 
+from etlsite.filters import FilterSet, IsoDateTimeFilter
 from execution.models import Execution, ExecutionEvent, State, Trigger
 
 
-class ExecutionFilterSet(django_filters.FilterSet):
+class ExecutionFilterSet(FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=State.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=Trigger.choices)
-    queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
-    queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lte")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lte")
-    finished_after = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
-    finished_before = django_filters.IsoDateTimeFilter(field_name="finished_at", lookup_expr="lte")
+    queued_after = IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+    queued_before = IsoDateTimeFilter(field_name="queued_at", lookup_expr="lte")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lte")
+    finished_after = IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
+    finished_before = IsoDateTimeFilter(field_name="finished_at", lookup_expr="lte")
     context = django_filters.CharFilter(field_name="context_name")
 
     class Meta:
@@ -19,9 +20,9 @@ class ExecutionFilterSet(django_filters.FilterSet):
         fields = ["state", "trigger", "context", "attempt", "parent"]
 
 
-class ExecutionEventFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+class ExecutionEventFilterSet(FilterSet):
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = ExecutionEvent

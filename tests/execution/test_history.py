@@ -82,3 +82,10 @@ def test_anonymous_gets_401(anon_client, copy_job):
     execution = history(copy_job, state="succeeded")
     assert_error_body(anon_client.get(f"/api/v1/jobs/{copy_job.pk}/executions"), 401)
     assert_error_body(anon_client.get(f"/api/v1/jobs/{copy_job.pk}/executions/{execution.pk}"), 401)
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:00+19:52", "0001-01-01T00:00:00+05:00"])
+def test_odd_date_times_are_read_in_utc_or_refused(reader_client, copy_job, value):
+    response = reader_client.get(f"/api/v1/jobs/{copy_job.pk}/executions", {"queued_after": value})
+    if response.status_code != 200:
+        assert_error_body(response, 400, "queued_after")
