@@ -221,6 +221,11 @@ def request_action(job: Job, action: str, user, execution_id=None) -> Execution:
     }[action]
     if not request(user):
         raise Conflict(f"Execution #{execution.pk} is {execution.state}; it cannot {action} now.")
+    if execution.state == State.STOPPED:
+        # Stopped before any worker took it: nobody else will announce its end.
+        from execution.signals import after_finish  # signals -> scheduling -> control
+
+        after_finish(execution)
     return execution
 
 

@@ -53,3 +53,10 @@ def test_a_downstream_that_cannot_start_is_logged_on_the_upstream_run(copy_job, 
     start_execution(downstreams["always"])  # occupies its only slot
     execution = run_queued(start_execution(copy_job)[0].pk)
     assert execution.logs.filter(level="warning", message__contains="'after_always' not started").exists()
+
+
+def test_stopping_a_run_before_it_started_counts_as_its_end(operator_client, copy_job, downstreams):
+    execution, _ = start_execution(copy_job)
+    response = operator_client.post(f"/api/v1/jobs/{copy_job.pk}/stop", {}, format="json")
+    assert response.json()["state"] == "stopped"
+    assert started_jobs(execution) == {"after_always"}
