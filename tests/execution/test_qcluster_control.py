@@ -124,7 +124,7 @@ def test_a_resumed_run_finishes_from_where_it_paused(qcluster, operator_client, 
     assert done.state == "succeeded", done.error
     assert done.counters["rows"]["rows_out"] == ROWS, "the source was read again after the resume"
     assert (data_root / "out.csv").read_text().count("\n") == ROWS + 1
-    assert statuses and set(statuses) == {200}
+    assert len(statuses) >= 10 and set(statuses) == {200}
     assert "database is locked" not in qcluster.output()
 
 
