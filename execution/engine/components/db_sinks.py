@@ -3,10 +3,11 @@
 Each run loads inside one transaction, committed by the runner only after every
 source is exhausted and nothing failed:
 
-- PostgreSQL: COPY (CSV) straight into the target; `replace` truncates inside
+- PostgreSQL: COPY straight into the target, in the binary format when every
+  column's type allows (pg_binary.py), else CSV; `replace` truncates inside
   the transaction; `upsert` COPYs into a temporary table, then merges with
   INSERT ... ON CONFLICT. The COPY data is sent by a background thread so
-  reading and formatting the next batch overlaps with the server's work.
+  reading and encoding the next batch overlaps with the server's work.
 - MySQL/MariaDB: multi-row INSERTs (InnoDB tables only: others cannot roll
   back); `replace` is DELETE (TRUNCATE would commit); `upsert` is
   INSERT ... ON DUPLICATE KEY UPDATE. CREATE TABLE commits implicitly in
@@ -26,6 +27,7 @@ import polars as pl
 import psycopg
 import pymysql
 
+from execution.engine import pg_binary
 from execution.engine.components.base import Sink, choice, config_schema, names, string
 from execution.engine.components.db_sources import CONNECTION, connection_settings, open_sqlite
 from execution.engine.connections import open_connection
@@ -110,6 +112,7 @@ class DatabaseSink(Sink):
 
     def begin(self, schema: pl.Schema):
         self.connection = self.connect()
+        self.schema = schema
         self.columns = list(schema.names())
         existing = self.existing_columns()
         if self.mode == "upsert":
@@ -225,15 +228,35 @@ class PostgresSink(DatabaseSink):
                     f"CREATE TEMPORARY TABLE {self.copy_target} "
                     f"(LIKE {self.qualified} INCLUDING DEFAULTS) ON COMMIT DROP"
                 )
+        # Binary spares the server parsing text; CSV serves the column types it does not cover.
+        self.encoder = pg_binary.encoder_for(self.schema, self._column_types())
+        copy_format = "binary" if self.encoder else "csv"
         self.sender = CopySender(
-            self.connection, f"COPY {self.copy_target} ({self.quoted_columns()}) FROM STDIN (FORMAT csv)"
+            self.connection,
+            f"COPY {self.copy_target} ({self.quoted_columns()}) FROM STDIN (FORMAT {copy_format})",
         )
+        if self.encoder:
+            self.sender.send(pg_binary.SIGNATURE)
+
+    def _column_types(self) -> dict[str, str]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attname, atttypid::regtype::text FROM pg_attribute "
+                "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+                (self.qualified,),
+            )
+            return dict(cursor.fetchall())
 
     def load(self, batch):
-        self.sender.send(batch.write_csv(include_header=False).encode())
+        if self.encoder:
+            self.sender.send(self.encoder.encode(batch))
+        else:
+            self.sender.send(batch.write_csv(include_header=False).encode())
 
     def finish_load(self):
         if self.columns:
+            if self.encoder:
+                self.sender.send(pg_binary.TRAILER)
             self.sender.finish()
         if self.mode == "upsert" and self.columns:
             self._merge()
@@ -294,7 +317,7 @@ class CopySender:
                 except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
                     self.error = error
 
-    def send(self, data: bytes):
+    def send(self, data: bytes | memoryview):
         if self.error is not None:
             raise self.error
         self.queue.put(data)
