@@ -62,6 +62,13 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _object_id(obj) -> str:
+    # A model may name itself differently (an API key's pk embeds its hash; its public id is the prefix).
+    if obj is None or obj.pk is None:
+        return ""
+    return str(getattr(obj, "audit_object_id", obj.pk))
+
+
 def record(request, action: str, obj=None, *, before=None, after=None, object_type=None, username=None):
     """Write one audit event for `action` on `obj` by the request's user."""
     user = getattr(request, "user", None) if request is not None else None
@@ -72,7 +79,7 @@ def record(request, action: str, obj=None, *, before=None, after=None, object_ty
         auth_method=auth_method(request) if request is not None else "",
         action=action,
         object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
-        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        object_id=_object_id(obj),
         object_repr=str(obj)[:200] if obj is not None else "",
         before=before,
         after=after,

@@ -1,11 +1,10 @@
-import django_filters
-
 from accounts.models import AuditEvent
+from etlsite.filters import FilterSet, IsoDateTimeFilter
 
 
-class AuditEventFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
+class AuditEventFilterSet(FilterSet):
+    since = IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
+    until = IsoDateTimeFilter(field_name="timestamp", lookup_expr="lte")
 
     class Meta:
         model = AuditEvent

@@ -31,6 +31,11 @@ class ApiKey(AbstractAPIKey):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
 
+    @property
+    def audit_object_id(self) -> str:
+        """Audit events name the key by its public id: the pk is longer than object_id allows."""
+        return self.prefix
+
     def allows(self, scope: str) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
 

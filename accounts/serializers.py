@@ -16,6 +16,8 @@ class TokenSerializer(serializers.Serializer):
 
 
 class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    # Declared: the library's model field defaults to None, which would make it optional here.
+    name = serializers.CharField(max_length=50, help_text="What the key is for, e.g. 'ci'.")
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), min_length=1, max_length=len(Scope.choices)
     )

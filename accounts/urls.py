@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework_simplejwt import views as jwt_views
 
 from accounts import views
 from etlsite.routers import OptionalSlashRouter
@@ -13,8 +12,8 @@ urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="auth-token"),
     path("auth/token/rotate", views.TokenRotateView.as_view(), name="auth-token-rotate"),
     path("auth/jwt/", views.JWTObtainView.as_view(), name="auth-jwt"),
-    path("auth/jwt/refresh/", jwt_views.TokenRefreshView.as_view(), name="auth-jwt-refresh"),
-    path("auth/jwt/verify/", jwt_views.TokenVerifyView.as_view(), name="auth-jwt-verify"),
+    path("auth/jwt/refresh/", views.JWTRefreshView.as_view(), name="auth-jwt-refresh"),
+    path("auth/jwt/verify/", views.JWTVerifyView.as_view(), name="auth-jwt-verify"),
     path("auth/jwt/logout/", views.JWTLogoutView.as_view(), name="auth-jwt-logout"),
     *router.urls,
 ]

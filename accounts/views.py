@@ -65,6 +65,7 @@ class JWTObtainView(jwt_views.TokenObtainPairView):
     """Username + password -> `{"access", "refresh"}` (`Authorization: Bearer <access>`)."""
 
     throttle_classes = [LoginThrottle]
+    extra_error_statuses = ("401",)  # wrong username or password
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
@@ -77,6 +78,20 @@ class JWTObtainView(jwt_views.TokenObtainPairView):
 
 class JWTLogoutView(jwt_views.TokenBlacklistView):
     """Blacklist a refresh token so it can no longer mint access tokens."""
+
+    extra_error_statuses = ("401",)  # the token in the body is invalid or expired
+
+
+class JWTRefreshView(jwt_views.TokenRefreshView):
+    """A refresh token -> a new access token (and a new refresh token; the old one is blacklisted)."""
+
+    extra_error_statuses = ("401",)
+
+
+class JWTVerifyView(jwt_views.TokenVerifyView):
+    """200 when the token in the body is valid, 401 when not."""
+
+    extra_error_statuses = ("401",)
 
 
 class ApiKeyViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -2,9 +2,10 @@ import django_filters
 from django.db.models import Q
 
 from contexts.models import Context
+from etlsite.filters import FilterSet
 
 
-class ContextFilterSet(django_filters.FilterSet):
+class ContextFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or description contains")
     credential = django_filters.CharFilter(
         field_name="credentials__name", distinct=True, label="Has a credential of this name"

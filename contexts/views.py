@@ -57,6 +57,7 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         "delete_credential": "admin",
         "credential_test": "admin",
     }
+    extra_error_statuses = {"destroy": ("409",)}
 
     def get_queryset(self):
         return visible_contexts(self.request, super().get_queryset())
@@ -76,7 +77,7 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             raise Conflict(f"Context {context.name!r} is still referenced by: {', '.join(names)}.") from error
 
     @extend_schema(responses=CredentialSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="credentials")
+    @action(detail=True, methods=["get"], url_path="credentials", pagination_class=None, filter_backends=[])
     def credentials(self, request, pk=None):
         """The context's credentials (secret values are never returned, only `secrets_set`)."""
         return Response(CredentialSerializer(self.get_object().credentials.all(), many=True).data)
@@ -179,7 +180,7 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return Response(context.environment)
 
     @extend_schema(responses=ParameterSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="parameters")
+    @action(detail=True, methods=["get"], url_path="parameters", pagination_class=None, filter_backends=[])
     def parameters(self, request, pk=None):
         """Typed parameters used in configs as ${name} (secret values are never returned)."""
         return Response(ParameterSerializer(self.get_object().parameters.all(), many=True).data)

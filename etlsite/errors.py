@@ -9,7 +9,9 @@ never gets an HTML page or a stack trace.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -20,6 +22,12 @@ from rest_framework.serializers import as_serializer_error
 from etlsite.request_id import current_request_id
 
 logger = logging.getLogger("etlsite.api")
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 class Conflict(exceptions.APIException):
@@ -62,6 +70,13 @@ def _first_message(details) -> str:
     return str(details)
 
 
+def _detail_message(detail) -> str:
+    # simplejwt's InvalidToken carries {"detail", "code", "messages"}, not a string.
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return str(detail)
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -69,6 +84,14 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes "
+            "(setting ETL_UPLOAD_MAX_BYTES); send less."
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files, a malformed multipart body...
+        exc = exceptions.ParseError(str(exc) or "The request is malformed.")
 
     if not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
@@ -93,7 +116,7 @@ def api_exception_handler(exc, context):
         body = error_body("invalid", _first_message(details), details)
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        body = error_body(code, str(exc.detail), getattr(exc, "details", None))
+        body = error_body(code, _detail_message(exc.detail), getattr(exc, "details", None))
     return Response(body, status=exc.status_code, headers=headers)
 
 

@@ -183,6 +183,12 @@ REST_FRAMEWORK = {
         "accounts.throttling.ApiKeyThrottle",
     ],
     "EXCEPTION_HANDLER": "etlsite.errors.api_exception_handler",
+    # JSON that no database can store (NUL, unpaired surrogates) is a 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "etlsite.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "etlsite.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -245,6 +251,8 @@ ETL_DEFAULT_BATCH_SIZE = env.int("ETL_DEFAULT_BATCH_SIZE", default=50_000)
 # Largest request body (JSON records or an uploaded file) the API reads for
 # validation, inference and import; bigger requests get a 413 before any read.
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+# Django's own cap on a body read into memory (JSON): the same limit, not its 2.5 MB default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ETL_UPLOAD_MAX_BYTES
 # Comma-separated Fernet keys, newest first (MultiFernet rotation).
 ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 
@@ -253,6 +261,9 @@ ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 # The longest a job may run; django-q2 must never retry a task on its own, so
 # its `retry` is larger than any timeout and each task gets one attempt.
 ETL_MAX_TIMEOUT_SECONDS = env.int("ETL_MAX_TIMEOUT_SECONDS", default=6 * 3600)
+# A running execution whose heartbeat is older than this (on another machine)
+# is declared dead by the reaper.
+ETL_HEARTBEAT_STALE_SECONDS = env.int("ETL_HEARTBEAT_STALE_SECONDS", default=60)
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="etlsite"),
     "orm": "default",

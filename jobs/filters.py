@@ -1,10 +1,11 @@
 import django_filters
 from django.db.models import Q
 
+from etlsite.filters import FilterSet
 from jobs.models import Job
 
 
-class JobFilterSet(django_filters.FilterSet):
+class JobFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or description contains")
     default_context = django_filters.CharFilter(field_name="default_context__name")
     component_type = django_filters.CharFilter(

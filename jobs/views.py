@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from accounts.access import visible_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
+from etlsite.pagination import PageNumberPagination
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
 from execution.models import ACTIVE_STATES
 from jobs.config import JobConfigSerializer
@@ -23,6 +24,11 @@ from jobs.serializers import (
 )
 
 
+class JobDependenciesSerializer(serializers.Serializer):
+    upstream = JobDependencySerializer(many=True, help_text="Jobs this one runs after.")
+    downstream = JobDependencySerializer(many=True, help_text="Jobs that run after this one.")
+
+
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
         "components", "upstream_links__upstream", "allowed_groups"
@@ -31,6 +37,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
+    extra_error_statuses = {"destroy": ("409",), "add_dependency": ("409",)}
 
     def get_queryset(self):
         return visible_jobs(self.request, super().get_queryset())
@@ -70,7 +77,9 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return Response(job.effective_config)
 
     @extend_schema(request=ComponentSerializer(many=True), responses=ComponentSerializer(many=True))
-    @action(detail=True, methods=["get", "put"], url_path="components")
+    @action(
+        detail=True, methods=["get", "put"], url_path="components", pagination_class=None, filter_backends=[]
+    )
     def components(self, request, pk=None):
         """The component graph; PUT replaces it whole after validating it."""
         job = self.get_object()
@@ -88,8 +97,8 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             record(request, "update", job, before=before, after=snapshot(job))
         return Response(job.component_dicts())
 
-    @extend_schema(responses={200: JobDependencySerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="dependencies")
+    @extend_schema(responses={200: JobDependenciesSerializer})
+    @action(detail=True, methods=["get"], url_path="dependencies", pagination_class=None, filter_backends=[])
     def dependencies(self, request, pk=None):
         """Upstream and downstream jobs with their conditions."""
         job = self.get_object()
@@ -150,14 +159,23 @@ class ComponentTypeViewSet(viewsets.ViewSet):
 
     lookup_field = "type"
     lookup_value_regex = r"[a-z_]+"
+    pagination_class = PageNumberPagination
 
-    @extend_schema(responses=ComponentTypeSerializer(many=True))
+    @extend_schema(
+        responses=ComponentTypeSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "kind", enum=["source", "transform", "sink", "metric"], description="Only this kind."
+            )
+        ],
+    )
     def list(self, request):
         specs = [spec.as_dict() for spec in all_specs()]
         kind = request.query_params.get("kind")
         if kind:
             specs = [spec for spec in specs if spec["kind"] == kind]
-        return Response({"count": len(specs), "next": None, "previous": None, "results": specs})
+        paginator = self.pagination_class()
+        return paginator.get_paginated_response(paginator.paginate_queryset(specs, request, view=self))
 
     @extend_schema(responses=ComponentTypeSerializer)
     def retrieve(self, request, type=None):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -144,6 +144,15 @@ class ResourceHistoryView(APIView):
         return Response({"resource": self.resource, "current": history[-1], "history": history})
 
 
+# POST takes and returns an object or a list of them.
+ONE_OR_MANY_METRICS = PolymorphicProxySerializer(
+    component_name="CustomMetricOneOrMany",
+    serializers=[CustomMetricSerializer, CustomMetricSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
 class CustomMetricsView(APIView):
     queryset = CustomMetric.objects.all()
 
@@ -170,7 +179,7 @@ class CustomMetricsView(APIView):
             raise ValidationError({error.field: [error.message]}) from None
         return Response({"window": {"since": since, "until": until}, **result})
 
-    @extend_schema(request=CustomMetricSerializer, responses={201: CustomMetricSerializer(many=True)})
+    @extend_schema(request=ONE_OR_MANY_METRICS, responses={201: ONE_OR_MANY_METRICS})
     def post(self, request):
         """Record one value (an object) or several (a list of objects, at most 1000)."""
         many = isinstance(request.data, list)

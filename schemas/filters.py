@@ -1,10 +1,11 @@
 import django_filters
 from django.db.models import Q
 
+from etlsite.filters import FilterSet
 from schemas.models import Schema
 
 
-class SchemaFilterSet(django_filters.FilterSet):
+class SchemaFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Name or description contains")
     field = django_filters.CharFilter(
         field_name="fields__name", distinct=True, label="Has a field of this name"

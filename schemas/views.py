@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -64,6 +64,16 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     search_fields = ["name", "description"]
     ordering_fields = ["name", "version", "created_at", "updated_at", "id"]
     lookup_value_regex = r"\d+"
+    # 409: deleting or renaming a schema jobs validate against; 413: uploads over ETL_UPLOAD_MAX_BYTES.
+    extra_error_statuses = {
+        "destroy": ("409",),
+        "update": ("409",),
+        "partial_update": ("409",),
+        "validate": ("413",),
+        "validate_many": ("413",),
+        "infer": ("413",),
+        "import_schema": ("413",),
+    }
 
     def perform_destroy(self, schema):
         jobs = schema.jobs_using()
@@ -136,7 +146,13 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return Response({"results": results})
 
     @extend_schema(request=RuleSerializer(many=True), responses=RuleSerializer(many=True))
-    @action(detail=True, methods=["get", "put"], url_path="validation-rules")
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        url_path="validation-rules",
+        pagination_class=None,
+        filter_backends=[],
+    )
     def validation_rules(self, request, pk=None):
         """The cross-field rules; PUT replaces them all (a new schema version)."""
         schema = self.get_object()
@@ -154,7 +170,13 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         parameters=[VERSION_PARAMETER],
-        responses={(200, "text/markdown"): OpenApiTypes.STR, (200, "text/html"): OpenApiTypes.STR},
+        responses={
+            (200, "text/markdown"): OpenApiTypes.STR,
+            (200, "text/html"): OpenApiTypes.STR,
+            (200, "application/json"): inline_serializer(
+                "SchemaDocumentationJson", {"markdown": serializers.CharField()}
+            ),
+        },
     )
     @action(
         detail=True,

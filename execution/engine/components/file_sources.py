@@ -223,6 +223,14 @@ class CsvSource(FileSource):
         text = str(error)
         if isinstance(error, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
             return self._not_utf8()
+        if "straddl" in text:
+            # Arrow cannot parse a record larger than one read block.
+            return EngineError(
+                f"A record is longer than {_CSV_BLOCK_BYTES // (1024 * 1024)} MiB, the reader's block; such "
+                "records are not supported. (A quote left open makes the rest of the file one record.)",
+                component=self.name,
+                location=location,
+            )
         if "Expected" in text and "columns" in text:
             record = self._find_ragged_record(path, column_types)
             where = f"{location}, record {record} (counting the header)" if record else location
