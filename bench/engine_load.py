@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/engine_load.py [--rows 1000000] [--rss-rows 1000000 5000000]
 
-Measured in the same run, on the same 10-column CSV (fixed seed):
+Measured in the same run, on the same 10-column CSV (fixed seed), each
+method --repeat times, interleaved, the median reported:
   (a) psql \\copy                      -- the ceiling
   (b) engine: csv_source -> postgres_sink
   (c) engine: csv_source -> filter -> derive -> postgres_sink
-and the peak RSS of (b) at each --rss-rows size. Each engine run happens in a
-fresh child process, so its peak RSS is its own.
+(b) and (c) run twice over: with the column types csv_source infers (`amount`
+becomes a double, so the sink falls back to CSV COPY into the numeric column),
+and with `columns: {amount: decimal(12,2)}` declared (binary COPY). Then the
+peak RSS of (b) at each --rss-rows size, median of --repeat runs. Each engine
+run happens in a fresh child process, so its peak RSS is its own.
 
 PostgreSQL comes from ETL_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 tables go to a schema `bench_engine`, dropped at the end. Files go to bench/out/.
@@ -18,6 +22,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +42,14 @@ COLUMNS_SQL = (
 )
 FILTER_WHERE = "amount >= 0 AND id IS NOT NULL"
 DERIVED = {"name_upper": "upper(name)", "amount_cents": "amount * 100"}
+DECLARED_TYPES = {"amount": "decimal(12,2)"}
+METHODS = {
+    "a": "(a) psql \\copy",
+    "b": "(b) engine csv -> postgres",
+    "c": "(c) engine csv -> filter -> derive -> postgres",
+    "b+": "(b) with amount declared decimal(12,2)",
+    "c+": "(c) with amount declared decimal(12,2)",
+}
 
 
 def generate_csv(rows: int) -> Path:
@@ -97,10 +110,11 @@ def run_psql_copy(conn, csv_path: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_engine_child(kind: str, csv_path: Path, table: str) -> dict:
+def run_engine_child(kind: str, csv_path: Path, table: str, declared: bool) -> dict:
     """Run the engine in a fresh process; it reports its seconds and peak RSS."""
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--csv", str(csv_path), "--table", table],
+        [sys.executable, __file__, "--child", kind, "--csv", str(csv_path), "--table", table]
+        + (["--declare-types"] if declared else []),
         check=True,
         capture_output=True,
         text=True,
@@ -109,12 +123,15 @@ def run_engine_child(kind: str, csv_path: Path, table: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def child(kind: str, csv_path: str, table: str) -> None:
+def child(kind: str, csv_path: str, table: str, declared: bool) -> None:
     sys.path.insert(0, str(ROOT))
     from execution.engine.connections import from_url
     from execution.engine.runner import RunContext, run_job
 
-    components = [{"name": "src", "type": "csv_source", "config": {"path": Path(csv_path).name}}]
+    source = {"path": Path(csv_path).name}
+    if declared:
+        source["columns"] = DECLARED_TYPES
+    components = [{"name": "src", "type": "csv_source", "config": source}]
     last = "src"
     if kind == "c":
         components += [
@@ -151,13 +168,14 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rss-rows", type=int, nargs="*", default=[1_000_000, 5_000_000])
-    parser.add_argument("--repeat", type=int, default=2, help="Runs per method; the best is reported.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs per figure; the median is reported.")
     parser.add_argument("--child", choices=["b", "c"], help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--table", help=argparse.SUPPRESS)
+    parser.add_argument("--declare-types", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.csv, args.table)
+        child(args.child, args.csv, args.table, args.declare_types)
         return
 
     csv_path = generate_csv(args.rows)
@@ -167,45 +185,49 @@ def main() -> None:
     conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
     conn.execute(f"CREATE SCHEMA {SCHEMA}")
     try:
-        best = {"a": float("inf"), "b": float("inf"), "c": float("inf")}
+        seconds = {key: [] for key in METHODS}
         for _ in range(args.repeat):
-            best["a"] = min(best["a"], run_psql_copy(conn, csv_path))
-            reset_table(conn, "engine_b")
-            best["b"] = min(best["b"], run_engine_child("b", csv_path, "engine_b")["seconds"])
-            reset_table(conn, "engine_c", ", name_upper text, amount_cents numeric")
-            best["c"] = min(best["c"], run_engine_child("c", csv_path, "engine_c")["seconds"])
-        for table in ("copy_a", "engine_b", "engine_c"):
-            loaded = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0]
-            assert loaded == args.rows, f"{table} holds {loaded} rows, expected {args.rows}"
+            seconds["a"].append(run_psql_copy(conn, csv_path))
+            for key in ("b", "c", "b+", "c+"):
+                seconds[key].append(run_engine(conn, key, csv_path)["seconds"])
+        ceiling = args.rows / statistics.median(seconds["a"])
+        print(
+            f"\nLoad into PostgreSQL, median of {args.repeat} (rows/s, ratio to psql \\copy; all runs' seconds):"
+        )
+        for key, label in METHODS.items():
+            median = statistics.median(seconds[key])
+            rate = args.rows / median
+            runs = " ".join(f"{s:.2f}" for s in seconds[key])
+            print(f"  {label:<48} {median:7.2f} s  {rate:>10,.0f} rows/s  {rate / ceiling:5.2f}x   [{runs}]")
 
-        ceiling = args.rows / best["a"]
-        print(f"\nLoad into PostgreSQL, best of {args.repeat} (rows/s, ratio to psql \\copy):")
-        labels = {
-            "a": "(a) psql \\copy",
-            "b": "(b) engine csv -> postgres",
-            "c": "(c) engine csv -> filter -> derive -> postgres",
-        }
-        for key, label in labels.items():
-            rate = args.rows / best[key]
-            print(f"  {label:<48} {best[key]:7.2f} s  {rate:>10,.0f} rows/s  {rate / ceiling:5.2f}x")
-
-        print("\nPeak RSS of (b):")
-        peaks = {}
-        for rows in args.rss_rows:
-            path = generate_csv(rows)
-            reset_table(conn, "engine_rss")
-            report = run_engine_child("b", path, "engine_rss")
-            peaks[rows] = report["peak_rss_mib"]
-            print(
-                f"  {rows:>10,} rows: {report['peak_rss_mib']:6.0f} MiB  ({rows / report['seconds']:,.0f} rows/s)"
-            )
-        if len(peaks) > 1:
-            smallest, largest = min(peaks), max(peaks)
-            growth = peaks[largest] / peaks[smallest] - 1
-            print(f"  growth {smallest:,} -> {largest:,} rows: {growth:+.0%}")
+        for key in ("b", "b+"):
+            print(f"\nPeak RSS of {METHODS[key]}, median of {args.repeat}:")
+            peaks = {}
+            for rows in args.rss_rows:
+                path = generate_csv(rows)
+                reports = [run_engine(conn, key, path, table="engine_rss") for _ in range(args.repeat)]
+                peaks[rows] = statistics.median(r["peak_rss_mib"] for r in reports)
+                rate = statistics.median(rows / r["seconds"] for r in reports)
+                print(f"  {rows:>10,} rows: {peaks[rows]:6.0f} MiB  ({rate:,.0f} rows/s)")
+            if len(peaks) > 1:
+                smallest, largest = min(peaks), max(peaks)
+                print(
+                    f"  growth {smallest:,} -> {largest:,} rows: {peaks[largest] / peaks[smallest] - 1:+.0%}"
+                )
     finally:
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
         conn.close()
+
+
+def run_engine(conn, key: str, csv_path: Path, table: str | None = None) -> dict:
+    """One engine run of method `key` into a fresh table, checked for its row count."""
+    kind = key[0]
+    table = table or f"engine_{kind}"
+    reset_table(conn, table, ", name_upper text, amount_cents numeric" if kind == "c" else "")
+    report = run_engine_child(kind, csv_path, table, declared=key.endswith("+"))
+    loaded = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0]
+    assert loaded == report["rows"], f"{table} holds {loaded} rows, the engine reported {report['rows']}"
+    return report
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ MODE = choice(
     ["append", "replace", "upsert"],
 )
 KEY = names("Key columns for upsert (and the primary key of a created table).", min_items=1)
+# Rows per COPY message (and per slot of the sender's queue).
+COPY_CHUNK_ROWS = 10_000
 UPSERT_NEEDS_KEY = {
     "if": {"properties": {"mode": {"const": "upsert"}}, "required": ["mode"]},
     "then": {"required": ["key"]},
@@ -248,10 +250,13 @@ class PostgresSink(DatabaseSink):
             return dict(cursor.fetchall())
 
     def load(self, batch):
-        if self.encoder:
-            self.sender.send(self.encoder.encode(batch))
-        else:
-            self.sender.send(batch.write_csv(include_header=False).encode())
+        # Encoded in slices: the queue then holds small buffers whatever the batch size.
+        for offset in range(0, batch.height, COPY_CHUNK_ROWS):
+            chunk = batch.slice(offset, COPY_CHUNK_ROWS)
+            if self.encoder:
+                self.sender.send(self.encoder.encode(chunk))
+            else:
+                self.sender.send(chunk.write_csv(include_header=False).encode())
 
     def finish_load(self):
         if self.columns:
