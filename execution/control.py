@@ -229,7 +229,9 @@ def request_action(job: Job, action: str, user, execution_id=None) -> Execution:
     return execution
 
 
-def restart_execution(job: Job, user, execution_id=None, context_name=None, overrides=None):
+def restart_execution(
+    job: Job, user, execution_id=None, context_name=None, overrides=None, trigger=Trigger.API
+):
     """A new run of a finished execution, linked to it, with the same inputs unless given."""
     executions = job.executions.all()
     old = executions.filter(pk=execution_id).first() if execution_id else executions.order_by("-id").first()
@@ -248,7 +250,7 @@ def restart_execution(job: Job, user, execution_id=None, context_name=None, over
         job,
         context_name=context_name or old.context_name or None,
         overrides=overrides if overrides is not None else saved_overrides(old),
-        trigger=Trigger.API,
+        trigger=trigger,
         user=user,
         parent=old,
     )

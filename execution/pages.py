@@ -151,7 +151,9 @@ def execution_control(request, execution_id, action):
     before = {"state": execution.state}
     try:
         if action == RESTART:
-            result = restart_execution(execution.job, request.user, execution_id=execution.pk)
+            result = restart_execution(
+                execution.job, request.user, execution_id=execution.pk, trigger=Trigger.UI
+            )
         else:
             result = request_action(execution.job, action, request.user, execution_id=execution.pk)
     except Conflict as error:

@@ -25,7 +25,7 @@ REAPER_TASK = "execution.tasks.reap_abandoned_executions"
 
 
 def stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ETL_HEARTBEAT_STALE_SECONDS", 60))
+    return timedelta(seconds=settings.ETL_HEARTBEAT_STALE_SECONDS)
 
 
 def ensure_reaper_schedule() -> None:

@@ -6,6 +6,7 @@ from contexts.resolution import redact
 from execution.engine.registry import SINK, get_spec
 from execution.engine.runner import Progress, RunResult
 from execution.models import Execution, ExecutionRejects, rejects_root
+from monitoring.custom_metrics import record_custom_metrics
 
 REJECT_SAMPLE_ROWS = 5
 
@@ -33,6 +34,8 @@ def save_result(execution: Execution, result: RunResult, sinks: set[str], secret
     fields["progress"]["percent"] = 100.0
     with transaction.atomic():
         Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)
+        # The `metric` components' values become queryable series (/metrics/custom).
+        record_custom_metrics(result.metrics, execution)
         for component, relative_path, rows in files:
             ExecutionRejects.objects.update_or_create(
                 execution=execution,

@@ -39,8 +39,6 @@ class QCluster:
             DATABASE_URL=database_url(),
             ETL_DATA_ROOTS=str(data_root),
             ETL_HOME=str(settings.ETL_HOME),
-            # The database cache table is not created in test databases.
-            CACHE_URL="locmemcache://",
             Q_WORKERS=str(workers),
             PYTHONUNBUFFERED="1",
         )

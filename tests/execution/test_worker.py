@@ -107,6 +107,8 @@ def test_rejected_rows_are_kept_per_component_and_downloadable_as_csv(
     assert execution.state == "succeeded", execution.error
     assert execution.rows_rejected == 2
     assert [m["value"] for m in execution.custom_metrics] == [1]
+    series = operator_client.get("/api/v1/metrics/custom/?name=n").json()["series"]
+    assert [(s["last"], s["labels"]["job"]) for s in series] == [(1, "checked")]
     rejects = execution.rejects.get()
     assert rejects.component == "check" and rejects.rows == 2 and len(rejects.sample) == 2
 
