@@ -1,6 +1,8 @@
 """Read-mostly admin: runs are created by starting jobs, not by hand."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
 
@@ -40,8 +42,35 @@ class ExecutionAdmin(admin.ModelAdmin):
     list_select_related = ["job"]
     date_hierarchy = "queued_at"
     inlines = [EventInline, ErrorInline, RejectsInline]
-    readonly_fields = [field.name for field in Execution._meta.fields if field.name != "encrypted_overrides"]
+    readonly_fields = [
+        *(field.name for field in Execution._meta.fields if field.name != "encrypted_overrides"),
+        "log_tail",
+    ]
     exclude = ["encrypted_overrides"]
+    LOG_TAIL_LINES = 50
+
+    @admin.display(description="log (last lines)")
+    def log_tail(self, execution):
+        lines = list(execution.logs.order_by("-id")[: self.LOG_TAIL_LINES])[::-1]
+        rows = format_html_join(
+            "\n",
+            "{} {} {}{}",
+            (
+                (
+                    f"{line.created_at:%H:%M:%S}",
+                    line.level.upper(),
+                    f"[{line.component}] " if line.component else "",
+                    line.message,
+                )
+                for line in lines
+            ),
+        )
+        everything = (
+            reverse("admin:execution_executionlog_changelist") + f"?execution__id__exact={execution.pk}"
+        )
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre><a href="{}">All log lines</a>', rows, everything
+        )
 
     def has_add_permission(self, request):
         return False
