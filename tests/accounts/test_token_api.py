@@ -80,3 +80,14 @@ def test_an_admin_can_tighten_the_login_rate_at_run_time(alice, admin_client):
     assert login(client, password="guess").status_code == 401
     assert login(client, password="guess").status_code == 401
     assert_error_body(login(client), 429)
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+def test_login_forms_are_throttled_too(alice, settings, client, path):
+    settings.ETL_THROTTLE_RATES = {**settings.ETL_THROTTLE_RATES, "login": "2/minute"}
+    for _ in range(2):
+        assert client.post(path, {"username": "alice", "password": "guess"}).status_code == 200
+    response = client.post(path, {"username": "alice", "password": "correct horse battery"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert AuditEvent.objects.filter(action="login_failed", username="alice").count() == 2
