@@ -40,6 +40,8 @@ def dashboard(request):
         "totals": {key: sum(day[key] for day in days) for key in ("succeeded", "failed", "other", "rows")},
         "chart_days": CHART_DAYS,
         "can_control": can_control(request.user),
+        # The page reloads when this changes, so runs started elsewhere appear.
+        "active_total": sum(execution_stats.active_counts().values()),
     }
     return render(request, "monitoring/dashboard.html", context)
 

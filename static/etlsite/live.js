@@ -203,6 +203,18 @@
   document.querySelectorAll("[data-live-execution]").forEach(function (root) {
     new LiveExecution(root).start();
   });
+
+  // The dashboard: when runs start or end anywhere, reload to list them.
+  var activeBox = document.querySelector("[data-active-total]");
+  if (activeBox) {
+    var shown = Number(activeBox.getAttribute("data-active-total"));
+    window.setInterval(function () {
+      getJSON("/api/v1/metrics/executions?window=1h").then(function (metrics) {
+        var now = Object.keys(metrics.now).reduce(function (sum, state) { return sum + metrics.now[state]; }, 0);
+        if (now !== shown) window.location.reload();
+      }, function () {});
+    }, 5000);
+  }
   var box = field(document, "log-box");
   if (box) box.scrollTop = box.scrollHeight;
 })();

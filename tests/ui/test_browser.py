@@ -151,6 +151,16 @@ def test_a_viewer_sees_runs_but_no_control_buttons(browser_page, demo):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
 
 
+def test_the_dashboard_lists_a_run_started_after_it_loaded(browser_page, demo):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    log_in(page, "viewer")
+    expect(page.get_by_text("Nothing is running.")).to_be_visible()
+    started = Execution.objects.create(job=demo, state=State.QUEUED)
+    expect(page.get_by_role("link", name=f"{demo.name} #{started.pk}")).to_be_visible(timeout=WAIT_MS)
+
+
 def test_an_operator_pauses_and_resumes_a_run_from_the_ui(browser_page, qcluster, data_root):
     from playwright.sync_api import expect
 
