@@ -1,0 +1,266 @@
+"""Load benchmark: the API under concurrent clients, served by gunicorn.
+
+    .venv/bin/python bench/load_api.py [--duration 60] [--connections 50]
+    .venv/bin/python bench/load_api.py --database-url postgres://postgres@127.0.0.1:5432/etl_load
+
+Sets up a fresh ETL_HOME in a temporary folder (SQLite there, or the empty
+database given with --database-url), with an admin token, a job to read, a
+history of 200 executions and 100 trivial jobs to start; then serves it with
+gunicorn (2 workers x 4 threads, as `make run`) on 127.0.0.1 next to one
+`manage.py qcluster` worker, and drives it with wrk (`apt-get install wrk`;
+installed on the fly when missing and apt-get is available): --connections
+clients for --duration seconds per endpoint, one endpoint after the other:
+
+  baseline  GET /api/v1/health/live        bare JSON, no auth, no database
+  list      GET /api/v1/jobs/
+  detail    GET /api/v1/jobs/{id}
+  history   GET /api/v1/jobs/{id}/executions
+  start     POST /api/v1/jobs/{id}/start   (100 trivial jobs in turn, max_concurrent 100 each)
+
+It prints requests/s, p50/p95/p99/max latency and errors per endpoint, and
+each throughput as a ratio to the baseline measured in the same run. Errors
+are wrk's socket errors, timeouts (over 10 s) and non-2xx answers. Targets:
+0 errors, p99 <= 150 ms for the reads. Rate limits are raised for the run
+(THROTTLE_USER); every other setting is the default production one (DEBUG off).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).with_suffix(".lua")
+START_JOBS = 100
+
+SETUP = """
+import os
+
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from execution.models import Execution, State
+from jobs.models import Job
+
+admin = User.objects.create_superuser("bench", "bench@example.com", "bench-password-not-secret")
+print("TOKEN", Token.objects.create(user=admin).key)
+
+def trivial(name):
+    job = Job.objects.create(name=name, config={"max_concurrent": 100})
+    job.replace_components([
+        {"name": "rows", "type": "inline_source", "config": {"rows": [{"a": 1}]}},
+        {"name": "out", "type": "csv_sink", "inputs": ["rows"], "config": {"path": f"{name}.csv"}},
+    ])
+    return job
+
+read_job = trivial("read_me")
+Execution.objects.bulk_create(
+    [Execution(job=read_job, state=State.SUCCEEDED, rows_read=n, rows_written=n) for n in range(200)]
+)
+print("READ_JOB", read_job.pk)
+starts = int(os.environ["LOAD_START_JOBS"])
+print("START_JOBS", ",".join(str(trivial(f"start_{n}").pk) for n in range(starts)))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk") and shutil.which("apt-get"):
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+        )
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("This benchmark needs wrk (Debian: apt-get install wrk).")
+    return wrk
+
+
+def manage(env, *args, capture=False) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=capture, text=True
+    )
+    return result.stdout if capture else ""
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited; see its log")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def run_wrk(wrk, base, token, name, paths, args, method="GET", body=None) -> dict:
+    env = dict(os.environ, LOAD_TOKEN=token, LOAD_METHOD=method, LOAD_PATHS=",".join(paths))
+    if body is not None:
+        env["LOAD_BODY"] = body
+    command = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        base + paths[0],
+    ]
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["name"] = name
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(
+        result[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    )
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=60, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent clients")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--database-url", help="an empty database to use instead of a fresh SQLite file")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+
+    home = Path(tempfile.mkdtemp(prefix="etl-load-"))
+    (home / "data").mkdir()
+    env = dict(
+        os.environ,
+        ETL_HOME=str(home),
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ETL_CREDENTIALS_KEY=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="127.0.0.1",
+        THROTTLE_USER="10000000/minute",
+        LOG_LEVEL="WARNING",
+        Q_WORKERS="1",
+        LOAD_START_JOBS=str(START_JOBS),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DATABASE_URL", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "createcachetable")
+    facts = dict(
+        line.split(" ", 1)
+        for line in manage(env, "shell", "-c", SETUP, capture=True).splitlines()
+        if " " in line
+    )
+    token, read_job, start_jobs = facts["TOKEN"], facts["READ_JOB"], facts["START_JOBS"].split(",")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = home / "logs"
+    logs.mkdir()
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "qcluster.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    web = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "etlsite.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--backlog",
+            "2048",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=(logs / "gunicorn.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(base + "/api/v1/health/live", web)
+        print(
+            f"{args.connections} clients x {args.duration} s per endpoint against {base} "
+            f"({'PostgreSQL' if args.database_url else 'SQLite'}; logs in {logs})",
+            flush=True,
+        )
+        runs = [
+            ("baseline: GET /health/live", ["/api/v1/health/live"], "GET", None),
+            ("GET /jobs/", ["/api/v1/jobs/"], "GET", None),
+            ("GET /jobs/{id}", [f"/api/v1/jobs/{read_job}"], "GET", None),
+            ("GET /jobs/{id}/executions", [f"/api/v1/jobs/{read_job}/executions"], "GET", None),
+            ("POST /jobs/{id}/start", [f"/api/v1/jobs/{pk}/start" for pk in start_jobs], "POST", "{}"),
+        ]
+        results = []
+        for name, paths, method, body in runs:
+            results.append(run_wrk(wrk, base, token, name, paths, args, method, body))
+            print(f"  {name}: done", flush=True)
+    finally:
+        stop(web)
+        stop(worker)
+
+    baseline = results[0]["rps"]
+    print()
+    print("| endpoint | requests/s | vs baseline | p50 ms | p95 ms | p99 ms | max ms | requests | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['name']} | {r['rps']:,.0f} | {r['rps'] / baseline:.2f}× | {r['p50_us'] / 1000:.1f} | "
+            f"{r['p95_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.0f} | "
+            f"{r['requests']:,} | {r['errors']} |"
+        )
+    errors = {r["name"]: r["errors"] for r in results if r["errors"]}
+    slow_reads = {r["name"]: r["p99_us"] / 1000 for r in results[1:4] if r["p99_us"] > 150_000}
+    print()
+    print("errors: " + (json.dumps(errors) if errors else "0"))
+    print("read p99 <= 150 ms: " + ("met" if not slow_reads else f"NOT met {json.dumps(slow_reads)}"))
+    if errors:
+        print(f"logs kept in {logs}")
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
