@@ -51,7 +51,12 @@ class RunInputError(Exception):
         super().__init__("; ".join(f"{key}: {' '.join(messages)}" for key, messages in self.details.items()))
 
 
-def resolve_run_inputs(job, context_name: str | None = None, overrides: dict | None = None) -> ResolvedRun:
+def resolve_run_inputs(
+    job, context_name: str | None = None, overrides: dict | None = None, given_connections: dict | None = None
+) -> ResolvedRun:
+    """`given_connections` (name -> engine connection dict) stand in for the
+    context's credentials of those names (`runjob --connection`)."""
+    given = given_connections or {}
     context = choose_context(job, context_name)
     components = job.component_dicts()
     problems: dict[str, list[str]] = defaultdict(list)
@@ -62,19 +67,20 @@ def resolve_run_inputs(job, context_name: str | None = None, overrides: dict | N
         _check_placeholders(components, context, values, environment, problems)
         # Plain connection names are checked now, so one error lists every problem;
         # names built from placeholders only once substituted.
-        _check_connections(components, context, credentials, problems, with_placeholders=False)
+        _check_connections(components, context, credentials, given, problems, with_placeholders=False)
         if problems:
             raise RunInputError(problems)
 
         substituted = _substitute(components, values, environment)
-        _check_connections(substituted, context, credentials, problems, with_placeholders=True)
+        _check_connections(substituted, context, credentials, given, problems, with_placeholders=True)
         if problems:
             raise RunInputError(problems)
-        connections = _connection_dicts(substituted, credentials, problems)
+        connections = _connection_dicts(substituted, credentials, given, problems)
         if problems:
             raise RunInputError(problems)
         # Every secret of the context is masked, not only those of the credentials used.
         credential_secrets = [value for c in credentials.values() for value in c.plain_secrets().values()]
+        credential_secrets += [connection.get("password") for connection in given.values()]
     except crypto.CredentialKeyError as error:
         raise RunInputError({"context": [str(error)]}) from None
 
@@ -183,10 +189,10 @@ def _connection_names(components) -> dict[str, object]:
     }
 
 
-def _check_connections(components, context, credentials, problems, *, with_placeholders: bool) -> None:
+def _check_connections(components, context, credentials, given, problems, *, with_placeholders: bool) -> None:
     types = {component["name"]: component["type"] for component in components}
     for component_name, name in _connection_names(components).items():
-        if is_placeholder(name) != with_placeholders:
+        if is_placeholder(name) != with_placeholders or name in given:
             continue
         path = f"components.{component_name}.config.connection"
         if not isinstance(name, str) or not name:
@@ -203,9 +209,12 @@ def _check_connections(components, context, credentials, problems, *, with_place
                 )
 
 
-def _connection_dicts(components, credentials, problems) -> dict[str, dict]:
+def _connection_dicts(components, credentials, given, problems) -> dict[str, dict]:
     connections = {}
     for component_name, name in _connection_names(components).items():
+        if name in given:
+            connections[name] = given[name]
+            continue
         try:
             connections[name] = credentials[name].connection_dict()
         except EngineError as error:  # e.g. a sqlite file outside the data roots

@@ -27,7 +27,7 @@ from schemas.resolution import schemas_for_components
 RUN_TASK = "execution.tasks.run_execution"
 
 
-def check_job_runs(job: Job, context_name: str | None, overrides: dict | None):
+def check_job_runs(job: Job, context_name: str | None, overrides: dict | None, given_connections=None):
     """Everything that would stop the run before any data moves, as a RunInputError."""
     components = job.component_dicts()
     if not components:
@@ -39,7 +39,7 @@ def check_job_runs(job: Job, context_name: str | None, overrides: dict | None):
         raise RunInputError(
             {f"components.{p.component}.{p.field or 'config'}": [p.message] for p in problems}
         )
-    resolved = resolve_run_inputs(job, context_name, overrides)
+    resolved = resolve_run_inputs(job, context_name, overrides, given_connections)
     try:
         schemas_for_components(resolved.components)
     except EngineError as error:
@@ -62,9 +62,11 @@ def start_execution(
     idempotency_key: str | None = None,
     delay_seconds: int = 0,
     enqueue_task: bool = True,
+    given_connections: dict | None = None,
 ) -> tuple[Execution, bool]:
     """Queue a run of `job`; returns (execution, created). With
-    `enqueue_task=False` the caller runs it itself (`manage.py runjob`).
+    `enqueue_task=False` the caller runs it itself (`manage.py runjob`, which
+    may also pass `given_connections` standing in for the context's credentials).
 
     Raises RunInputError (bad context/parameters, invalid graph) or Conflict
     (the job already runs `max_concurrent` executions).
@@ -73,7 +75,7 @@ def start_execution(
         existing = Execution.objects.filter(job=job, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
-    resolved = check_job_runs(job, context_name, overrides)
+    resolved = check_job_runs(job, context_name, overrides, given_connections)
     try:
         with transaction.atomic():
             execution = _create_and_enqueue(

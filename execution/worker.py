@@ -166,14 +166,16 @@ class Heartbeat:
 ABANDONED = "abandoned"
 
 
-def run_claimed(execution: Execution, worker_id: str, on_progress=None) -> str:
+def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_connections=None) -> str:
     """Run an execution this worker has claimed; returns the final state it
     recorded, or ABANDONED when someone else ended the run first (the reaper).
     `on_progress(progress)` is called at every batch boundary (a progress bar)."""
     job = execution.job
     session = RunSession(execution, worker_id, job.effective_config["timeout_seconds"], on_progress)
     try:
-        resolved = resolve_run_inputs(job, execution.context_name or None, saved_overrides(execution))
+        resolved = resolve_run_inputs(
+            job, execution.context_name or None, saved_overrides(execution), given_connections
+        )
     except (RunInputError, CredentialKeyError) as error:
         summary = session.record_error(f"The run's inputs are no longer valid: {error}")
         recorded = execution.finish(State.FAILED, worker_id, message=summary["message"], error=summary)
@@ -246,7 +248,9 @@ def run_execution(execution_id: int) -> str:
     return run_claimed(execution, worker_id)
 
 
-def run_in_foreground(job, *, context_name=None, overrides=None, user=None, on_progress=None) -> Execution:
+def run_in_foreground(
+    job, *, context_name=None, overrides=None, user=None, on_progress=None, given_connections=None
+) -> Execution:
     """`manage.py runjob`: record an Execution (trigger `cli`) and run it in this
     process, with the same checks, records, retries and downstream jobs as a
     queued run. Raises RunInputError / Conflict like the API's start."""
@@ -259,8 +263,10 @@ def run_in_foreground(job, *, context_name=None, overrides=None, user=None, on_p
         trigger=Trigger.CLI,
         user=user,
         enqueue_task=False,
+        given_connections=given_connections,
     )
     worker_id = this_worker_id()
-    if execution.claim(worker_id) and run_claimed(execution, worker_id, on_progress) != ABANDONED:
+    claimed = execution.claim(worker_id)
+    if claimed and run_claimed(execution, worker_id, on_progress, given_connections) != ABANDONED:
         after_finish(execution)
     return Execution.objects.get(pk=execution.pk)

@@ -41,7 +41,9 @@ def from_url(url: str) -> dict:
             f"Unknown URL scheme {parsed.scheme!r}; use postgresql://, mysql:// or sqlite:///path."
         )
     if kind == "sqlite":
-        return {"kind": "sqlite", "database": unquote(parsed.path)}
+        # sqlite:///abs/path and sqlite:////abs/path both name /abs/path.
+        path = unquote(parsed.path)
+        return {"kind": "sqlite", "database": "/" + path.lstrip("/") if path.startswith("/") else path}
     return {
         "kind": kind,
         "host": parsed.hostname or "127.0.0.1",

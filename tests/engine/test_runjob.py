@@ -118,3 +118,33 @@ def test_parameters_are_type_checked_when_a_connection_is_given(data_root):
     call_command("runjob", "to_lite", "--context", "dev", "--param", "min=2", "--connection", url)
     with sqlite3.connect(data_root / "out.db") as connection:
         assert connection.execute("SELECT a FROM t ORDER BY a").fetchall() == [(2,), (3,)]
+
+
+@pytest.mark.django_db
+def test_it_records_the_run_as_a_cli_execution_with_logs(data_root):
+    from execution.models import Execution
+
+    job = make_job(
+        "recorded",
+        [SOURCE, {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "r.csv"}}],
+    )
+    call_command("runjob", "recorded")
+    execution = Execution.objects.get(job=job)
+    assert (execution.state, execution.trigger) == ("succeeded", "cli")
+    assert execution.counters["out"]["rows_in"] == 3
+    assert execution.logs.filter(message__contains="every sink committed").exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_cli_run_is_recorded_as_failed(data_root):
+    from execution.models import Execution
+
+    job = make_job(
+        "broken",
+        [SOURCE, {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "nope > 1"}},
+         {"name": "out", "type": "csv_sink", "inputs": ["f"], "config": {"path": "b.csv"}}],
+    )  # fmt: skip
+    with pytest.raises(CommandError, match="component 'f'"):
+        call_command("runjob", "broken")
+    assert Execution.objects.get(job=job).state == "failed"
+    assert not (data_root / "b.csv").exists()

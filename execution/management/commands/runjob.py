@@ -1,21 +1,21 @@
 """`python manage.py runjob <job id or name> [--context NAME] [--param k=v ...] [--connection name=URL ...]`
 
-Runs a saved job in the foreground with a progress bar, prints per-component
-counters at the end and exits non-zero when the run fails.
+Runs a saved job in this process with a progress bar, records it as an
+Execution (trigger `cli`) like any other run, prints per-component counters at
+the end and exits non-zero when the run fails.
 """
 
 import sys
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from contexts.resolution import ResolvedRun, RunInputError, redact, resolve_run_inputs
+from contexts.resolution import RunInputError
+from etlsite.errors import Conflict
 from execution.engine.connections import ConnectionFailed, from_url
-from execution.engine.errors import EngineError, StopRequested
-from execution.engine.runner import RunContext, run_job
+from execution.models import State
+from execution.worker import run_in_foreground
 from jobs.models import Job
-from schemas.models import Schema
 
 COUNTER_COLUMNS = ("rows_in", "rows_out", "rows_rejected", "batches", "seconds", "bytes_read")
 
@@ -44,32 +44,50 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         job = find_job(options["job"])
         parameters = dict(split_pair(item, "--param") for item in options["param"])
-        connection_urls = dict(split_pair(item, "--connection") for item in options["connection"])
-        resolved = resolve(job, options["context"], parameters, connection_urls)
-        context = RunContext(
-            data_roots=list(settings.ETL_DATA_ROOTS),
-            connections=resolved.connections,
-            schemas=used_schemas(resolved.components),
-            batch_size=int(job.effective_config.get("batch_size") or 50_000),
-            control=ProgressBar(self.stderr),
-        )
+        given = given_connections(dict(split_pair(item, "--connection") for item in options["connection"]))
         started = time.monotonic()
         try:
-            result = run_job(resolved.components, context)
-        except (EngineError, StopRequested) as error:
-            self.stderr.write("")
-            raise CommandError(f"Job {job.name!r} failed: {redact(str(error), resolved.secrets)}") from None
+            # Recorded like any other run (trigger `cli`): history, logs, metrics, follow-ups.
+            execution = run_in_foreground(
+                job,
+                context_name=options["context"],
+                overrides=parameters,
+                on_progress=ProgressBar(self.stderr),
+                given_connections=given,
+            )
+        except RunInputError as error:
+            raise CommandError(f"Cannot run job {job.name!r}: {error}") from None
+        except Conflict as error:
+            raise CommandError(f"Cannot run job {job.name!r}: {error.detail}") from None
         except KeyboardInterrupt:
             self.stderr.write("")
             raise CommandError(f"Job {job.name!r} interrupted; every target was left as it was.") from None
         self.stderr.write("")
-        self.stdout.write(counters_table(result.components))
-        for metric in result.metrics:
-            line = f"metric {metric['name']} {metric['labels']} = {metric['value']}"
-            self.stdout.write(redact(line, resolved.secrets))
+        if execution.counters:
+            self.stdout.write(counters_table(execution.counters))
+        for metric in execution.custom_metrics:
+            self.stdout.write(f"metric {metric['name']} {metric['labels']} = {metric['value']}")
+        if execution.state != State.SUCCEEDED:
+            # The worker stored the error with every secret of the context masked.
+            reason = describe_error(execution.error) or execution.state
+            raise CommandError(f"Job {job.name!r} failed (execution #{execution.pk}): {reason}")
         self.stdout.write(
-            self.style.SUCCESS(f"Job {job.name!r} succeeded in {time.monotonic() - started:.1f}s.")
+            self.style.SUCCESS(
+                f"Job {job.name!r} succeeded in {time.monotonic() - started:.1f}s (execution #{execution.pk})."
+            )
         )
+
+
+def describe_error(error: dict) -> str:
+    """`component 'x', field 'y', file.csv line 3: message`, from a stored error."""
+    where = [
+        f"component '{error['component']}'" if error.get("component") else "",
+        f"field '{error['field']}'" if error.get("field") else "",
+        error.get("location") or "",
+    ]
+    where = ", ".join(part for part in where if part)
+    message = error.get("message", "")
+    return f"{where}: {message}" if where else message
 
 
 def find_job(identifier: str) -> Job:
@@ -88,63 +106,16 @@ def split_pair(item: str, option: str) -> tuple[str, str]:
     return name, value
 
 
-def resolve(job, context_name, parameters, connection_urls) -> ResolvedRun:
-    """The run's components, connections and secrets to mask.
-
-    The context resolves everything (contexts.resolution: typed parameters,
-    environment, credentials). A connection given on the command line replaces
-    the context's credential of that name: the components naming it are
-    resolved without their `connection` field, which is put back afterwards.
-    """
-    overrides, passwords = {}, []
+def given_connections(connection_urls: dict[str, str]) -> dict[str, dict]:
+    """`--connection NAME=URL`: engine connection dicts standing in for the
+    context's credentials of those names (their passwords are masked too)."""
+    given = {}
     for name, url in connection_urls.items():
         try:
-            parsed = from_url(url)
+            given[name] = {**from_url(url), "url": url}
         except ConnectionFailed as error:
             raise CommandError(f"--connection {name}: {error.message}") from None
-        overrides[name] = {"url": url, "kind": parsed["kind"]}
-        passwords.append(parsed.get("password"))
-    standin = JobWithConnectionsGiven(job, overrides)
-    try:
-        resolved = resolve_run_inputs(standin, context_name, parameters)
-    except RunInputError as error:
-        raise CommandError(f"Cannot run job {job.name!r}: {error}") from None
-    standin.restore(resolved.components)
-    resolved.connections = {**resolved.connections, **overrides}
-    resolved.secrets = sorted({*resolved.secrets, *passwords} - {"", None})
-    return resolved
-
-
-class JobWithConnectionsGiven:
-    """The job as resolve_run_inputs sees it when some connections come from
-    the command line: components using them lose their `connection` field, so
-    the context is not asked for that credential; `restore` puts it back."""
-
-    def __init__(self, job, given: dict):
-        self.job = job
-        self.given = given
-        self.removed: dict[str, str] = {}  # component name -> its connection name
-
-    def __getattr__(self, attribute):
-        return getattr(self.job, attribute)
-
-    def component_dicts(self) -> list[dict]:
-        components = self.job.component_dicts()
-        for component in components:
-            config = component.get("config") or {}
-            if config.get("connection") in self.given:
-                self.removed[component["name"]] = config.pop("connection")
-        return components
-
-    def restore(self, components: list[dict]) -> None:
-        for component in components:
-            if component["name"] in self.removed:
-                component["config"]["connection"] = self.removed[component["name"]]
-
-
-def used_schemas(components) -> dict[str, dict]:
-    names = {c["config"].get("schema") for c in components if c["type"] == "validate"}
-    return {schema.name: schema.definition() for schema in Schema.objects.filter(name__in=names)}
+    return given
 
 
 class ProgressBar:
