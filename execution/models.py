@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -168,10 +168,13 @@ class Execution(models.Model):
             fields.setdefault("finished_at", timezone.now())
         rows = Execution.objects.filter(pk=self.pk, **(where or {}))
         for old_state in allowed:
-            if rows.filter(state=old_state).update(state=new_state, **fields):
-                self.refresh_from_db()
+            # One transaction: whoever acts on the new state (the worker, the
+            # reaper) sees it only with its event, so the timeline stays in order.
+            with transaction.atomic():
+                if not rows.filter(state=old_state).update(state=new_state, **fields):
+                    continue
                 ExecutionEvent.objects.create(
-                    execution=self,
+                    execution_id=self.pk,
                     from_state=old_state,
                     to_state=new_state,
                     action=action,
@@ -179,7 +182,8 @@ class Execution(models.Model):
                     user=user,
                     message=message,
                 )
-                return True
+            self.refresh_from_db()
+            return True
         self.refresh_from_db()
         return False
 
