@@ -129,6 +129,23 @@ class Source(Component):
         raise NotImplementedError
 
 
+class Accumulator:
+    """The batches a blocking operator (aggregate, sort, metric) holds until its
+    input ends."""
+
+    def __init__(self):
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, batch: pl.DataFrame) -> None:
+        self.parts.append(batch)
+
+    def take(self) -> pl.DataFrame:
+        """Everything added so far as one frame, and forget it."""
+        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
+        self.parts = []
+        return data
+
+
 class Transform(Component):
     def process(self, batch: pl.DataFrame, input_name: str) -> Emitted:
         raise NotImplementedError

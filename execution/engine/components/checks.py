@@ -5,6 +5,7 @@ import polars as pl
 
 from execution.engine import expressions
 from execution.engine.components.base import (
+    Accumulator,
     MetricRecorder,
     Transform,
     choice,
@@ -127,7 +128,7 @@ class Metric(MetricRecorder):
         super().__init__(name, config, ctx)
         parsed = expressions.parse(config["value"], component=name, field="config.value")
         self.columns = sorted(set(parsed.meta.root_names()))
-        self.parts: list[pl.DataFrame] = []
+        self.buffer = Accumulator()
         self.value = None
 
     def process(self, batch, input_name):
@@ -138,14 +139,11 @@ class Metric(MetricRecorder):
                 component=self.name,
                 field="config.value",
             )
-        self.parts.append(
-            batch.select(self.columns) if self.columns else batch.select(pl.lit(1).alias("_row"))
-        )
+        self.buffer.add(batch.select(self.columns) if self.columns else batch.select(pl.lit(1).alias("_row")))
         return []
 
     def finish(self):
-        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
-        self.parts = []
+        data = self.buffer.take()
         try:
             result = pl.SQLContext(data=data).execute(
                 # Polars SQL over the in-memory frame: it cannot reach a database.

@@ -5,6 +5,7 @@ import polars as pl
 
 from execution.engine import expressions
 from execution.engine.components.base import (
+    Accumulator,
     Transform,
     boolean,
     choice,
@@ -228,15 +229,14 @@ class Aggregate(Transform):
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
-        self.parts: list[pl.DataFrame] = []
+        self.buffer = Accumulator()
 
     def process(self, batch, input_name):
-        self.parts.append(batch)
+        self.buffer.add(batch)
         return []
 
     def finish(self):
-        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
-        self.parts = []
+        data = self.buffer.take()
         return main(
             run_aggregate_sql(data, self.config.get("group_by") or [], self.config["aggregates"], self.name)
         )
@@ -402,15 +402,14 @@ class Sort(Transform):
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
-        self.parts: list[pl.DataFrame] = []
+        self.buffer = Accumulator()
 
     def process(self, batch, input_name):
-        self.parts.append(batch)
+        self.buffer.add(batch)
         return []
 
     def finish(self):
-        data = pl.concat(self.parts, how="vertical_relaxed") if self.parts else pl.DataFrame()
-        self.parts = []
+        data = self.buffer.take()
         try:
             data = data.sort(
                 self.config["by"],
