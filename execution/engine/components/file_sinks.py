@@ -44,6 +44,20 @@ class FileSink(Sink):
         shutil.copyfile(self.target, self.temp_path)
 
 
+class StreamedFileSink(FileSink):
+    """A sink writing bytes to its temp file batch by batch (CSV, JSON)."""
+
+    def sync_and_close(self):
+        """Everything on disk before the rename at commit."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def close(self):
+        if not self.handle.closed:
+            self.handle.close()
+
+
 @register(
     "csv_sink",
     kind=SINK,
@@ -60,7 +74,7 @@ class FileSink(Sink):
     ),
     example={"path": "out/carrier_stats.csv"},
 )
-class CsvSink(FileSink):
+class CsvSink(StreamedFileSink):
     """UTF-8. NULL is an empty field, an empty string is written as "" (so
     csv_source reads both back as they were)."""
 
@@ -81,13 +95,7 @@ class CsvSink(FileSink):
         self.header_pending = False
 
     def prepare(self):
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-
-    def close(self):
-        if not self.handle.closed:
-            self.handle.close()
+        self.sync_and_close()
 
 
 @register(
@@ -105,7 +113,7 @@ class CsvSink(FileSink):
     ),
     example={"path": "out/events.ndjson", "format": "ndjson"},
 )
-class JsonSink(FileSink):
+class JsonSink(StreamedFileSink):
     """Appending is supported for NDJSON only; dates and timestamps are ISO 8601 strings."""
 
     def __init__(self, name, config, ctx):
@@ -135,13 +143,7 @@ class JsonSink(FileSink):
     def prepare(self):
         if self.array:
             self.handle.write(b"]\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-
-    def close(self):
-        if not self.handle.closed:
-            self.handle.close()
+        self.sync_and_close()
 
 
 @register(
