@@ -162,10 +162,11 @@ def tiny_disk(data_root):
     try:
         yield mount_point
     finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
 
 
-def test_a_full_disk_under_a_file_sink(qcluster, admin_client, big_csv, data_root, tiny_disk):
+# tiny_disk first: it is set up before the worker and unmounted after the worker stopped.
+def test_a_full_disk_under_a_file_sink(tiny_disk, qcluster, admin_client, big_csv, data_root):
     (tiny_disk / "out.csv").write_text("id\nold\n")
     job = make_job(
         "to_small_disk",
