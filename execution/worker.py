@@ -95,9 +95,16 @@ class RunSession:
 
     # --- the control hook -------------------------------------------------------
 
+    def timed_out_message(self) -> str:
+        return f"The run exceeded its timeout of {self.timeout_seconds} s (timeout_seconds)."
+
+    def wall_clock_deadline(self) -> float:
+        """The deadline as a time.time() value, for the engine's database limits."""
+        return time.time() + (self.deadline - time.monotonic())
+
     def control(self, progress) -> None:
         if time.monotonic() > self.deadline:
-            raise RunTimedOut(f"The run exceeded its timeout of {self.timeout_seconds} s (timeout_seconds).")
+            raise RunTimedOut(self.timed_out_message())
         if self.on_progress:
             self.on_progress(progress)
         now = time.monotonic()
@@ -164,6 +171,8 @@ class Heartbeat:
 
 
 ABANDONED = "abandoned"
+# A database error this close to the deadline is the deadline's doing.
+TIMEOUT_SLACK_SECONDS = 0.5
 
 
 def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_connections=None) -> str:
@@ -207,6 +216,7 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             batch_size=execution.job.effective_config["batch_size"],
             control=session.control,
             log=session.log,
+            deadline=session.wall_clock_deadline(),
         )
         result = run_job(resolved.components, context)
     except StopRequested:
@@ -216,8 +226,11 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
         summary = session.record_error(str(error))
         return State.FAILED, summary["message"], summary
     except EngineError as error:
+        # A statement or lock wait cut off at the deadline surfaces as a driver
+        # error; say it is the job's timeout.
+        timed_out = time.monotonic() >= session.deadline - TIMEOUT_SLACK_SECONDS
         summary = session.record_error(
-            error.message,
+            f"{session.timed_out_message()} {error.message}" if timed_out else error.message,
             component=error.component,
             field=error.field,
             location=error.location,

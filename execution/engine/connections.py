@@ -9,7 +9,9 @@ Error messages never contain the password: drivers sometimes echo the
 connection string, so it is scrubbed from every message raised here.
 """
 
+import math
 import sqlite3
+import time
 from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import psycopg
@@ -19,6 +21,8 @@ from execution.engine.errors import EngineError
 
 KINDS = ("postgres", "mysql", "sqlite")
 CONNECT_TIMEOUT_SECONDS = 10
+# How long a SQLite statement waits for another writer's lock (sqlite3's default).
+SQLITE_BUSY_SECONDS = 5.0
 _URL_SCHEMES = {
     "postgres": "postgres",
     "postgresql": "postgres",
@@ -72,16 +76,22 @@ def _scrub(message: str, conn: dict) -> str:
     return message
 
 
-def open_connection(conn: dict, *, autocommit: bool = False):
-    """A DB-API connection (psycopg, PyMySQL or sqlite3); raises ConnectionFailed."""
+def open_connection(conn: dict, *, autocommit: bool = False, deadline: float | None = None):
+    """A DB-API connection (psycopg, PyMySQL or sqlite3); raises ConnectionFailed.
+
+    With a `deadline` (a time.time() value: when the run must be over), no
+    statement and no lock wait on this connection may last past it, so a load
+    blocked on a locked table ends with the job's timeout instead of hanging.
+    """
+    wait = None if deadline is None else max(0.001, deadline - time.time())
     try:
         settings = _normalized(conn)
         kind = settings["kind"]
         if kind == "postgres":
-            return _open_postgres(settings, autocommit)
+            return _open_postgres(settings, autocommit, wait)
         if kind == "mysql":
-            return _open_mysql(settings, autocommit)
-        return _open_sqlite(settings, autocommit)
+            return _open_mysql(settings, autocommit, wait)
+        return _open_sqlite(settings, autocommit, wait)
     except ConnectionFailed as error:
         raise ConnectionFailed(_scrub(error.message, conn)) from None
     except (psycopg.Error, pymysql.MySQLError, sqlite3.Error, OSError, ValueError, TypeError) as error:
@@ -104,10 +114,14 @@ def check_connection(conn: dict) -> None:
         connection.close()
 
 
-def _open_postgres(settings, autocommit):
+def _open_postgres(settings, autocommit, wait):
     options = dict(settings.get("options") or {})
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     options.setdefault("application_name", "etlsite")
+    if wait is not None:
+        milliseconds = max(1, int(wait * 1000))
+        limits = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
+        options["options"] = f"{options.get('options', '')} {limits}".strip()
     return psycopg.connect(
         host=settings.get("host") or "127.0.0.1",
         port=settings.get("port") or 5432,
@@ -119,9 +133,16 @@ def _open_postgres(settings, autocommit):
     )
 
 
-def _open_mysql(settings, autocommit):
+def _open_mysql(settings, autocommit, wait):
     options = dict(settings.get("options") or {})
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    if wait is not None:
+        # Row locks (InnoDB) and table/metadata locks; whole seconds, at least 1.
+        seconds = max(1, math.ceil(wait))
+        options.setdefault(
+            "init_command",
+            f"SET SESSION innodb_lock_wait_timeout={seconds}, SESSION lock_wait_timeout={seconds}",
+        )
     return pymysql.connect(
         host=settings.get("host") or "127.0.0.1",
         port=int(settings.get("port") or 3306),
@@ -134,10 +155,13 @@ def _open_mysql(settings, autocommit):
     )
 
 
-def _open_sqlite(settings, autocommit):
+def _open_sqlite(settings, autocommit, wait):
     """Opens an existing file only (a typo must not create an empty database).
     Transactions are always explicit (BEGIN/COMMIT), hence isolation_level=None."""
     path = settings.get("database")
     if not path:
         raise ConnectionFailed("A sqlite connection needs `database`: the database file.")
-    return sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None)
+    busy_wait = SQLITE_BUSY_SECONDS if wait is None else min(SQLITE_BUSY_SECONDS, wait)
+    return sqlite3.connect(
+        f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None, timeout=busy_wait
+    )

@@ -47,6 +47,9 @@ class RunContext:
     control: Callable[[Progress], None] | None = None
     # (level, component or None, message)
     log: Callable[[str, str | None, str], None] | None = None
+    # A time.time() by which the run must be over: database statements and lock
+    # waits are cut off there (a blocked load cannot outlive the job's timeout).
+    deadline: float | None = None
 
 
 @dataclass

@@ -100,12 +100,6 @@ def test_the_loader_s_connection_killed_mid_run(qcluster, admin_client, big_csv,
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="execution/worker.py checks timeout_seconds only between batches, and the engine's postgres_sink "
-    "sets no lock_timeout/statement_timeout: a load blocked on a locked table runs past the job timeout "
-    "(until django-q2's ETL_MAX_TIMEOUT_SECONDS, 6 h by default)",
-)
 def test_a_locked_target_table_ends_in_the_job_timeout(qcluster, admin_client, big_csv, warehouse):
     schema = warehouse["schema"]
     warehouse["conn"].execute(f'CREATE TABLE "{schema}".loaded (id bigint, name text, amount float8)')

@@ -160,7 +160,7 @@ class DatabaseSink(Sink):
 
     # -- per database -------------------------------------------------------------------
     def connect(self):
-        return open_connection(connection_settings(self, self.config))
+        return open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
 
     def existing_columns(self) -> list[str] | None:
         raise NotImplementedError

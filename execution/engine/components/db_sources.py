@@ -115,7 +115,7 @@ class PostgresSource(DatabaseSource):
     dialect = POSTGRES
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config))
+        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
         for type_name in _PG_AS_TEXT:
             connection.adapters.register_loader(type_name, TextLoader)
         try:
@@ -189,7 +189,7 @@ class MySQLSource(DatabaseSource):
     dialect = MYSQL
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config))
+        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
         try:
             self.progress_total = self._estimate(connection)
             cursor = connection.cursor(pymysql.cursors.SSCursor)
@@ -283,7 +283,9 @@ class SQLiteSource(DatabaseSource):
 def open_sqlite(component, *, create: bool = False):
     """The SQLite database of a source or sink: a file under the data roots, or a connection."""
     if "connection" in component.config:
-        return open_connection(connection_settings(component, component.config))
+        return open_connection(
+            connection_settings(component, component.config), deadline=component.ctx.deadline
+        )
     path = resolve_path(
         component.config["path"], component.ctx.data_roots, component=component.name, must_exist=not create
     )
