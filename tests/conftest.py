@@ -175,6 +175,14 @@ def fresh_system_configuration():
 
 
 @pytest.fixture(autouse=True)
+def own_request_metrics(settings, tmp_path):
+    """Each test's API requests are counted in its own store, written at once:
+    nothing one test records can show up in another's figures."""
+    settings.REQUEST_METRICS_DB = tmp_path / "request-metrics.sqlite3"
+    settings.REQUEST_METRICS_FLUSH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs ~0.5 s per user on this machine; tests create many."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
