@@ -31,7 +31,7 @@ class JobDependenciesSerializer(serializers.Serializer):
 
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
-        "components", "upstream_links__upstream", "allowed_groups"
+        "components", "upstream_links__upstream"
     )
     serializer_class = JobSerializer
     filterset_class = JobFilterSet
