@@ -14,7 +14,9 @@ from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from contexts.models import Context, Credential
 from monitoring.configuration import clear_cache as clear_configuration_cache
+from tests.execution.qcluster import QCluster
 
 PG_ADMIN_URL = os.environ.get("ETL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("ETL_TEST_MYSQL_HOST", "127.0.0.1")
@@ -186,3 +188,33 @@ def own_request_metrics(settings, tmp_path):
 def fast_password_hashing(settings):
     """Real hashing costs ~0.5 s per user on this machine; tests create many."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def qcluster(transactional_db, data_root, tmp_path):
+    """A real `manage.py qcluster` worker process on the test database; its
+    output is printed (shown when the test fails)."""
+    cluster = QCluster(tmp_path / "qcluster.log", data_root)
+    try:
+        cluster.wait_ready()
+        yield cluster
+    finally:
+        cluster.stop()
+        print(cluster.output())
+
+
+@pytest.fixture
+def warehouse(pg_target, db):
+    """`pg_target` plus a context `warehouse_ctx` holding a `warehouse` credential for it."""
+    context = Context.objects.create(name="warehouse_ctx")
+    connection = pg_target["connection"]
+    credential = Credential(
+        context=context,
+        name="warehouse",
+        kind=Credential.Kind.POSTGRES,
+        config={key: connection[key] for key in ("host", "port", "database", "user")},
+    )
+    if connection["password"]:
+        credential.update_secrets({"password": connection["password"]})
+    credential.save()
+    return pg_target | {"context": context}

@@ -8,25 +8,13 @@ import time
 import pytest
 from django.db import connection
 
-from contexts.models import Context, Credential
 from execution.models import Execution
 from tests.execution.conftest import csv_rows, make_job
-from tests.execution.qcluster import QCluster, wait_for, wait_for_state
+from tests.execution.qcluster import wait_for, wait_for_state
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
 
 ROWS = 1_000_000
-
-
-@pytest.fixture
-def qcluster(transactional_db, data_root, tmp_path):
-    cluster = QCluster(tmp_path / "qcluster.log", data_root)
-    try:
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
-        print(cluster.output())  # shown when the test fails
 
 
 @pytest.fixture
@@ -126,22 +114,6 @@ def test_a_resumed_run_finishes_from_where_it_paused(qcluster, operator_client, 
     assert (data_root / "out.csv").read_text().count("\n") == ROWS + 1
     assert len(statuses) >= 10 and set(statuses) == {200}
     assert "database is locked" not in qcluster.output()
-
-
-@pytest.fixture
-def warehouse(pg_target, db):
-    context = Context.objects.create(name="warehouse_ctx")
-    connection = pg_target["connection"]
-    credential = Credential(
-        context=context,
-        name="warehouse",
-        kind=Credential.Kind.POSTGRES,
-        config={key: connection[key] for key in ("host", "port", "database", "user")},
-    )
-    if connection["password"]:
-        credential.update_secrets({"password": connection["password"]})
-    credential.save()
-    return pg_target | {"context": context}
 
 
 def target_rows(pg_target, table) -> int | None:

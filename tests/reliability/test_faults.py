@@ -9,22 +9,11 @@ import psycopg
 import pytest
 
 from tests.execution.conftest import csv_rows, make_job
-from tests.execution.qcluster import QCluster, wait_for, wait_for_state
+from tests.execution.qcluster import wait_for, wait_for_state
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
 
 ROWS = 200_000
-
-
-@pytest.fixture
-def qcluster(transactional_db, data_root, tmp_path):
-    cluster = QCluster(tmp_path / "qcluster.log", data_root)
-    try:
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
-        print(cluster.output())  # shown when the test fails
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.utils import timezone
 from execution.models import Execution, State, Trigger
 from monitoring import setup
 from tests.execution.conftest import csv_rows, make_job
-from tests.execution.qcluster import QCluster, wait_for
+from tests.execution.qcluster import wait_for
 from tests.ui.conftest import user_in_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
@@ -73,16 +73,6 @@ def browser_page(chromium, live_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-@pytest.fixture
-def qcluster(transactional_db, data_root, tmp_path):
-    cluster = QCluster(tmp_path / "qcluster.log", data_root)
-    try:
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
