@@ -159,6 +159,18 @@ class Transform(Component):
         return []
 
 
+class BlockingTransform(Transform):
+    """Holds every batch until its input ends; `finish` works on `self.buffer.take()`."""
+
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.buffer = Accumulator()
+
+    def process(self, batch, input_name):
+        self.buffer.add(batch)
+        return []
+
+
 class Sink(Component):
     def write(self, batch: pl.DataFrame) -> None:
         raise NotImplementedError

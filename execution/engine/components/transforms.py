@@ -5,7 +5,7 @@ import polars as pl
 
 from execution.engine import expressions
 from execution.engine.components.base import (
-    Accumulator,
+    BlockingTransform,
     Transform,
     boolean,
     choice,
@@ -218,7 +218,7 @@ class Dedupe(Transform):
     example={"group_by": ["carrier"], "aggregates": {"n": "count(*)", "avg_delay": "avg(arr_delay)"}},
     blocking=True,
 )
-class Aggregate(Transform):
+class Aggregate(BlockingTransform):
     """Blocking: collects its input, then runs one SQL GROUP BY over it (Polars SQL)."""
 
     @classmethod
@@ -226,14 +226,6 @@ class Aggregate(Transform):
         return expression_problems(
             {f"aggregates.{name}": text for name, text in config["aggregates"].items()}
         )
-
-    def __init__(self, name, config, ctx):
-        super().__init__(name, config, ctx)
-        self.buffer = Accumulator()
-
-    def process(self, batch, input_name):
-        self.buffer.add(batch)
-        return []
 
     def finish(self):
         data = self.buffer.take()
@@ -390,7 +382,7 @@ class Join(Transform):
     example={"by": ["carrier", "dep_time"], "descending": [False, True]},
     blocking=True,
 )
-class Sort(Transform):
+class Sort(BlockingTransform):
     """Blocking: collects its input, sorts it (stable; NULLs last), emits it in batches."""
 
     @classmethod
@@ -398,14 +390,6 @@ class Sort(Transform):
         descending = config.get("descending")
         if isinstance(descending, list) and len(descending) != len(config["by"]):
             return [("descending", f"Give one flag per column of `by` ({len(config['by'])}).")]
-        return []
-
-    def __init__(self, name, config, ctx):
-        super().__init__(name, config, ctx)
-        self.buffer = Accumulator()
-
-    def process(self, batch, input_name):
-        self.buffer.add(batch)
         return []
 
     def finish(self):
