@@ -149,5 +149,10 @@ def counters_table(components: dict[str, dict]) -> str:
     header = "component".ljust(width) + "".join(column.rjust(15) for column in COUNTER_COLUMNS)
     lines = [header]
     for name, counters in components.items():
-        lines.append(name.ljust(width) + "".join(f"{counters[column]:>15,}" for column in COUNTER_COLUMNS))
+        lines.append(name.ljust(width) + "".join(_cell(counters[column]) for column in COUNTER_COLUMNS))
     return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    # Seconds are floats: three decimals; counts get thousands separators.
+    return f"{value:>15,.3f}" if isinstance(value, float) else f"{value:>15,}"
