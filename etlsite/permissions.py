@@ -83,7 +83,3 @@ class ApiPermission(permissions.DjangoModelPermissions):
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
             return True
         return super().has_permission(request, view)
-
-
-# Older name, still imported by contexts/views.py until it moves to `action_permissions`.
-ModelPermissionsOrReadOnly = ApiPermission
