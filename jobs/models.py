@@ -51,6 +51,20 @@ class Job(models.Model):
         """The stored config over the defaults, so every key is present."""
         return {**DEFAULT_JOB_CONFIG, **(self.config or {})}
 
+    # The API lists prefetch these into plain lists (Prefetch(to_attr=...)), which
+    # skips Django's per-instance queryset cloning; elsewhere they query.
+    @property
+    def component_list(self):
+        if hasattr(self, "prefetched_components"):
+            return self.prefetched_components
+        return list(self.components.all())
+
+    @property
+    def upstream_list(self):
+        if hasattr(self, "prefetched_upstream_links"):
+            return self.prefetched_upstream_links
+        return list(self.upstream_links.select_related("upstream"))
+
     def component_dicts(self) -> list[dict]:
         """The components as the plain dicts the engine takes, in saved order."""
         return [component.as_dict() for component in self.components.all()]

@@ -46,9 +46,9 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
     )
     config = JobConfigSerializer(required=False)
-    components = ComponentSerializer(many=True, required=False)
+    components = ComponentSerializer(many=True, required=False, source="component_list")
     depends_on = UpstreamSerializer(
-        source="upstream_links",
+        source="upstream_list",
         many=True,
         required=False,
         help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
@@ -78,7 +78,7 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return data
 
     def validate(self, attrs):
-        upstreams = attrs.get("upstream_links")
+        upstreams = attrs.get("upstream_list")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
                 if item["upstream"].pk == self.instance.pk:
@@ -95,8 +95,8 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     @transaction.atomic
     def create(self, validated_data):
-        components = validated_data.pop("components", [])
-        upstreams = validated_data.pop("upstream_links", [])
+        components = validated_data.pop("component_list", [])
+        upstreams = validated_data.pop("upstream_list", [])
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
@@ -104,8 +104,8 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     @transaction.atomic
     def update(self, job, validated_data):
-        components = validated_data.pop("components", None)
-        upstreams = validated_data.pop("upstream_links", None)
+        components = validated_data.pop("component_list", None)
+        upstreams = validated_data.pop("upstream_list", None)
         if "config" in validated_data:
             # A partial update merges config keys; a full update replaces them.
             config = validated_data.pop("config")
@@ -117,6 +117,9 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             job.replace_components(components)
         if upstreams is not None:
             self._replace_upstreams(job, upstreams)
+        # Lists prefetched before the change would answer with the old graph.
+        job.__dict__.pop("prefetched_components", None)
+        job.__dict__.pop("prefetched_upstream_links", None)
         return job
 
     @staticmethod

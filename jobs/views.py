@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Prefetch, ProtectedError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -31,7 +31,12 @@ class JobDependenciesSerializer(serializers.Serializer):
 
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
-        "components", "upstream_links__upstream"
+        Prefetch("components", to_attr="prefetched_components"),
+        Prefetch(
+            "upstream_links",
+            queryset=JobDependency.objects.select_related("upstream"),
+            to_attr="prefetched_upstream_links",
+        ),
     )
     serializer_class = JobSerializer
     filterset_class = JobFilterSet
