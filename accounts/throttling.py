@@ -1,6 +1,6 @@
 """Rate limits per user, per API key, per anonymous IP, and a stricter one for
-logins. Counters live in the default cache (a database table unless CACHE_URL
-says otherwise), so every web process shares them. Rates come from the system
+logins. Counters live in the shared store (a database table unless CACHE_URL
+names a cache service; accounts/rate_counter.py), so every web process shares them. Rates come from the system
 configuration (`throttle_rate_<scope>`, defaulting to settings.ETL_THROTTLE_RATES),
 so they change without a restart."""
 
@@ -9,6 +9,7 @@ import time
 from rest_framework import throttling
 
 from accounts.models import ApiKey
+from accounts.rate_counter import count_hit
 from monitoring.configuration import get_setting
 
 
@@ -18,7 +19,7 @@ class ConfiguredRateMixin:
     DRF's throttles keep a list of every request time per client and rewrite
     it whole on each request; in the database cache that is a growing row
     rewritten by every request of the same user. Here each window is one
-    small counter (`add`, then `incr`). A client may burst up to twice the
+    small counter, incremented atomically. A client may burst up to twice the
     rate across a window boundary, never more.
     """
 
@@ -36,14 +37,7 @@ class ConfiguredRateMixin:
         now = time.time()
         window_start = now - now % self.duration
         window_key = f"{key}:{int(window_start)}"
-        if self.cache.add(window_key, 1, self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = self.cache.incr(window_key)
-            except ValueError:  # the window expired between add and incr
-                self.cache.set(window_key, 1, self.duration + 1)
-                count = 1
+        count = count_hit(window_key, self.duration + 1)
         self.seconds_left = window_start + self.duration - now
         return count <= self.num_requests
 

@@ -10,6 +10,7 @@ import uuid
 import psycopg
 import pymysql
 import pytest
+import redis
 from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -23,6 +24,7 @@ MYSQL_HOST = os.environ.get("ETL_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("ETL_TEST_MYSQL_PORT", "3306"))
 MYSQL_USER = os.environ.get("ETL_TEST_MYSQL_USER", "root")
 MYSQL_PASSWORD = os.environ.get("ETL_TEST_MYSQL_PASSWORD", "")
+REDIS_URL = os.environ.get("ETL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _service_missing(name: str, error: Exception):
@@ -112,6 +114,22 @@ def mysql_target():
         with conn.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         conn.close()
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on the real Redis, under a key prefix of its own."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        _service_missing("Redis", error)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
 
 
 @pytest.fixture

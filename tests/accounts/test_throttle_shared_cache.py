@@ -1,32 +1,11 @@
 """Rate limits count in the shared cache: the database table by default, or Redis."""
 
-import os
 import uuid
 
 import pytest
-import redis
 from rest_framework.test import APIClient
 
 from tests.api_base import assert_error_body
-
-REDIS_URL = os.environ.get("ETL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def redis_cache(settings):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        if os.environ.get("ETL_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is not reachable: {error}")
-        pytest.skip(f"Redis is not reachable: {error}")
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
 
 
 @pytest.mark.django_db
