@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from etlsite.fast_representation import FastRepresentationMixin
 from etlsite.serializers import StrictFieldsMixin
 from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
     job_name = serializers.CharField(source="job.name", read_only=True)
     context = serializers.CharField(source="context_name", read_only=True)
     started_by = serializers.CharField(

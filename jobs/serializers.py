@@ -2,13 +2,14 @@ from django.db import transaction
 from rest_framework import serializers
 
 from contexts.models import Context
+from etlsite.fast_representation import FastRepresentationMixin
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency
 
 
-class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
+class ComponentSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=63)
     type = serializers.CharField(max_length=50)
     inputs = serializers.ListField(child=serializers.CharField(max_length=130), required=False, default=list)
@@ -25,7 +26,7 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
-class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
+class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
@@ -41,7 +42,9 @@ class JobBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
+    computed_fields = ("config",)  # the effective config, defaults filled in (to_representation)
+
     default_context = serializers.SlugRelatedField(
         slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
     )
