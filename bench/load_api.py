@@ -158,6 +158,13 @@ def main():
     parser.add_argument("--connections", type=int, default=50, help="concurrent clients")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--database-url", help="an empty database to use instead of a fresh SQLite file")
+    parser.add_argument(
+        "--cache-url",
+        help="a cache service for rate-limit counters (e.g. redis://127.0.0.1:6379/3) instead of the database",
+    )
+    parser.add_argument(
+        "--threads-per-worker", type=int, default=4, help="gunicorn threads per worker (make run: 4)"
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -179,6 +186,9 @@ def main():
     env.pop("DATABASE_URL", None)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
+    env.pop("CACHE_URL", None)
+    if args.cache_url:
+        env["CACHE_URL"] = args.cache_url
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "createcachetable")
     facts = dict(
@@ -209,7 +219,7 @@ def main():
             "--workers",
             "2",
             "--threads",
-            "4",
+            str(args.threads_per_worker),
             "--backlog",
             "2048",
         ],
@@ -223,7 +233,8 @@ def main():
         wait_until_up(base + "/api/v1/health/live", web)
         print(
             f"{args.connections} clients x {args.duration} s per endpoint against {base} "
-            f"({'PostgreSQL' if args.database_url else 'SQLite'}; logs in {logs})",
+            f"({'PostgreSQL' if args.database_url else 'SQLite'}, cache {args.cache_url or 'in the database'}, "
+            f"{args.threads_per_worker} threads per worker; logs in {logs})",
             flush=True,
         )
         runs = [
