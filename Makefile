@@ -4,6 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# API requests are CPU-bound Python: threads of one process queue on the GIL
+# (bench/load_api.py: 4 threads per worker doubled the read p99 against 1), so
+# scale with processes, about one per core (docs/operations.md).
+WEB_WORKERS ?= 2
+WEB_THREADS ?= 1
 
 .PHONY: run test lint format install install-dev setup clean
 
@@ -35,7 +40,7 @@ run: setup
 	@echo "etlsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py qcluster & \
-	$(VENV)/bin/gunicorn etlsite.wsgi --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile -
+	$(VENV)/bin/gunicorn etlsite.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --access-logfile -
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

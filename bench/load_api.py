@@ -6,7 +6,7 @@
 Sets up a fresh ETL_HOME in a temporary folder (SQLite there, or the empty
 database given with --database-url), with an admin token, a job to read, a
 history of 200 executions and 100 trivial jobs to start; then serves it with
-gunicorn (2 workers x 4 threads, as `make run`) on 127.0.0.1 next to one
+gunicorn (2 workers x 1 thread, as `make run`) on 127.0.0.1 next to one
 `manage.py qcluster` worker, and drives it with wrk (`apt-get install wrk`;
 installed on the fly when missing and apt-get is available): --connections
 clients for --duration seconds per endpoint, one endpoint after the other:
@@ -163,7 +163,7 @@ def main():
         help="a cache service for rate-limit counters (e.g. redis://127.0.0.1:6379/3) instead of the database",
     )
     parser.add_argument(
-        "--threads-per-worker", type=int, default=4, help="gunicorn threads per worker (make run: 4)"
+        "--threads-per-worker", type=int, default=1, help="gunicorn threads per worker (make run: 1)"
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
