@@ -7,8 +7,8 @@ time for a page of 50 jobs or executions. `FastRepresentationMixin` works
 that out once per serializer class instead: for each readable field, a
 plain attribute getter and the field's own `to_representation`. The output
 is the same (tests/foundation/test_fast_representation.py compares the two);
-anything the plan cannot read plainly (a method, a missing attribute, a
-dict instance, a default) goes through DRF's own `get_attribute`.
+anything the plan cannot read plainly (a method, a missing attribute or
+key, a default) goes through DRF's own `get_attribute`.
 
 Only for serializers whose fields do not depend on the request or context:
 the plan is built from the first instance's fields and shared by the class.
@@ -44,9 +44,12 @@ def _plain_getter(field):
     else:
         read = attrgetter(".".join(field.source_attrs))
 
+    key = field.source_attrs[0] if len(field.source_attrs) == 1 else None
+
     def get(instance):
         try:
-            value = read(instance)
+            # Plain dicts (rows read with values()) by key, as DRF does for mappings.
+            value = instance[key] if key is not None and type(instance) is dict else read(instance)
         except (AttributeError, KeyError, ObjectDoesNotExist):
             return field.get_attribute(instance)  # DRF: defaults, dicts, SkipField
         if callable(value):  # a method as source: DRF calls it

@@ -31,7 +31,6 @@ class JobDependenciesSerializer(serializers.Serializer):
 
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
-        Prefetch("components", to_attr="prefetched_components"),
         Prefetch(
             "upstream_links",
             queryset=JobDependency.objects.select_related("upstream"),
@@ -46,6 +45,18 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return visible_jobs(self.request, super().get_queryset())
+
+    # Components come as plain rows: a page of 50 jobs has ~100 of them.
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            Job.attach_component_rows(page)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        job = self.get_object()
+        Job.attach_component_rows([job])
+        return Response(self.get_serializer(job).data)
 
     def perform_destroy(self, job):
         active = list(job.executions.filter(state__in=ACTIVE_STATES).values_list("pk", flat=True))
