@@ -21,7 +21,7 @@ BAD_CSV = {
     "ragged_line_too_few_fields": (b"id,name,amount\n1,a,2\n2\n3,c,4\n", ["record", "columns"]),
     "latin1_bytes_in_utf8": ("id,name\n1,caf\xe9\n".encode("latin-1"), ["UTF-8", "encoding"]),
     "invalid_utf8_sequence": (b"id,name\n1,\xff\xfe\xfa\n", ["UTF-8"]),
-    "binary_garbage": (bytes(range(256)) * 40, []),
+    "binary_garbage": (bytes(range(256)) * 40, ["UTF-8", "byte 128"]),
     "record_over_the_block_size": (b"id,name\n1," + b"x" * 3_000_000 + b"\n", ["longer than 1 MiB"]),
     "wrong_type_for_declared_column": (b"id,name\n1,a\nnot-a-number,b\n", ["id"]),
 }

@@ -1,6 +1,7 @@
 """Sources reading files under the data roots: CSV, JSON/NDJSON, Parquet, and
 rows written inline in the config."""
 
+import codecs
 import csv
 import io
 import json
@@ -210,12 +211,13 @@ class CsvSource(FileSource):
         if not emitted:
             yield _normalize(pl.from_arrow(reader.schema.empty_table())), unread
 
-    def _not_utf8(self) -> EngineError:
+    def _not_utf8(self, offset: int | None = None) -> EngineError:
+        where = f", byte {offset}" if offset is not None else ""
         return EngineError(
             "The file is not valid UTF-8; set `encoding` to latin-1 if that is its encoding.",
             component=self.name,
             field="config.encoding",
-            location=f"file {self.config['path']}",
+            location=f"file {self.config['path']}{where}",
         )
 
     def _explain(self, error, path, column_types) -> EngineError:
@@ -232,6 +234,10 @@ class CsvSource(FileSource):
                 location=location,
             )
         if "Expected" in text and "columns" in text:
+            # Binary or wrongly encoded data splits into random "records": say what it is.
+            offset = None if self.config.get("encoding") == "latin-1" else _first_invalid_utf8(path)
+            if offset is not None:
+                return self._not_utf8(offset)
             record = self._find_ragged_record(path, column_types)
             where = f"{location}, record {record} (counting the header)" if record else location
             return EngineError(text.replace("CSV parse error: ", ""), component=self.name, location=where)
@@ -284,6 +290,24 @@ class CsvSource(FileSource):
             except (pa.ArrowInvalid, UnicodeDecodeError):
                 pass
         return found[0] if found else None
+
+
+def _first_invalid_utf8(path) -> int | None:
+    """The byte offset of the file's first invalid UTF-8 sequence, or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CSV_BLOCK_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                return offset + error.start - len(decoder.getstate()[0])
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset - len(decoder.getstate()[0])
+    return None
 
 
 def _normalize(frame: pl.DataFrame) -> pl.DataFrame:
