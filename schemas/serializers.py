@@ -45,10 +45,43 @@ class SchemaBriefSerializer(serializers.ModelSerializer):
 
 
 class SchemaSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    current_version = serializers.IntegerField(
+        source="version",
+        read_only=True,
+        help_text="The schema's latest version: differs from `version` when `?version=N` asks for an older one.",
+    )
+
     class Meta:
         model = Schema
-        fields = ["id", "name", "description", "version", "fields", "rules", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "version",
+            "fields",
+            "rules",
+            "created_at",
+            "updated_at",
+            "current_version",
+        ]
         read_only_fields = ["version", "created_at", "updated_at"]
+
+    @classmethod
+    def at_version(cls, schema: Schema, snapshot) -> dict:
+        """A saved version in the same shape as the current schema: its definition,
+        `updated_at` when that version was saved, `current_version` the latest."""
+        moment = serializers.DateTimeField()
+        return {
+            "id": schema.pk,
+            "name": snapshot.definition.get("name", schema.name),
+            "description": snapshot.definition.get("description", ""),
+            "version": snapshot.version,
+            "fields": snapshot.definition.get("fields", []),
+            "rules": snapshot.definition.get("rules", []),
+            "created_at": moment.to_representation(schema.created_at),
+            "updated_at": moment.to_representation(snapshot.created_at),
+            "current_version": schema.version,
+        }
 
     def get_fields(self):
         # `fields` is also the name of the serializer's own attribute, so the

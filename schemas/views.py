@@ -15,7 +15,7 @@ from schemas import exporters, importers
 from schemas.examples import example_records
 from schemas.filters import SchemaFilterSet
 from schemas.inference import infer_from_frame, infer_from_records
-from schemas.models import Schema
+from schemas.models import Schema, SchemaVersion
 from schemas.serializers import (
     ImportRequestSerializer,
     RuleSerializer,
@@ -91,9 +91,7 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         schema = self.get_object()
         if "version" not in request.query_params:
             return Response(self.get_serializer(schema).data)
-        return Response(
-            {"id": schema.pk, "current_version": schema.version, **definition_for(schema, request)}
-        )
+        return Response(SchemaSerializer.at_version(schema, saved_version(schema, request)))
 
     @extend_schema(responses=SchemaVersionSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -269,17 +267,22 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return response
 
 
+def saved_version(schema: Schema, request) -> SchemaVersion:
+    """The saved version `?version=N` asks for, or a 404 naming the current one."""
+    version = int_param(request, "version", default=None, low=1, high=None)
+    snapshot = schema.versions.filter(version=version).first()
+    if snapshot is None:
+        raise NotFound(
+            f"Schema {schema.name!r} has no version {version} (current version: {schema.version})."
+        )
+    return snapshot
+
+
 def definition_for(schema: Schema, request) -> dict:
     """The current definition, or the saved one `?version=N` asks for."""
     if "version" not in request.query_params:
         return schema.definition()
-    version = int_param(request, "version", default=None, low=1, high=None)
-    definition = schema.definition_at(version)
-    if definition is None:
-        raise NotFound(
-            f"Schema {schema.name!r} has no version {version} (current version: {schema.version})."
-        )
-    return definition
+    return saved_version(schema, request).definition
 
 
 def int_param(request, name: str, *, default, low: int, high: int | None):

@@ -198,3 +198,19 @@ def test_execution_fields_that_can_be_null_are_documented_nullable(admin_client)
     assert all(fields[name].get("nullable") for name in EXECUTION_NULLABLE_FIELDS), {
         name: fields[name] for name in EXECUTION_NULLABLE_FIELDS
     }
+
+
+@pytest.mark.django_db
+def test_a_saved_schema_version_answers_as_documented(api_schema, admin_user):
+    """`GET /schemas/{id}/?version=N` once answered a different shape than the
+    documented Schema (no created_at/updated_at): found by a random fuzzing run."""
+    api_schema, seeded = api_schema
+    operation = api_schema["/api/v1/schemas/{id}/"]["GET"]
+    headers = {"Authorization": f"Token {Token.objects.get(user=admin_user).key}"}
+    for version, status in ((1, 200), (99, 404)):  # a saved version, and a missing one
+        case = operation.Case(
+            path_parameters=seeded["/api/v1/schemas/"], query={"version": version}, headers=headers
+        )
+        response = case.call()
+        assert response.status_code == status, response.text
+        case.validate_response(response, checks=CHECKS)

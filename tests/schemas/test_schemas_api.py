@@ -50,6 +50,13 @@ def test_every_change_is_a_new_version_and_old_versions_stay_readable(admin_clie
     assert [v["version"] for v in versions["results"]] == [3, 2, 1]
     first = admin_client.get(url, {"version": 1}).json()
     assert first["version"] == 1 and first["current_version"] == 3
+    # A saved version has the shape of the schema itself (as documented: one Schema).
+    latest, saved_latest = admin_client.get(url).json(), admin_client.get(url, {"version": 3}).json()
+    assert list(first) == list(latest) == list(saved_latest)
+    assert latest["current_version"] == latest["version"] == 3
+    assert {k: v for k, v in saved_latest.items() if k != "updated_at"} == {
+        k: v for k, v in latest.items() if k != "updated_at"
+    }
     assert [f["name"] for f in first["fields"]] == ["carrier", "flight", "dep_time", "arr_time"]
     assert_error_body(admin_client.get(url, {"version": 9}), 404)
     assert_error_body(admin_client.get(url, {"version": "x"}), 400, "version")
