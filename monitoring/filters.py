@@ -17,15 +17,19 @@ def parse_window(text: str, field: str = "window") -> timedelta:
     match = _WINDOW.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ValidationError({field: [f"Expected a duration like 90s, 15m, 1h or 7d, not {text!r}."]})
-    window = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    if window > MAX_WINDOW:
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    # Compared before building the timedelta: a huge number would overflow it.
+    if seconds > MAX_WINDOW.total_seconds():
         raise ValidationError({field: ["The longest window is 366d."]})
-    return window
+    return timedelta(seconds=seconds)
 
 
 def parse_time(text: str, field: str) -> datetime:
     """An ISO 8601 time (naive times are in the server's time zone)."""
-    value = parse_datetime(text.strip())
+    try:
+        value = parse_datetime(text.strip())
+    except ValueError:  # well-formed but impossible, like February 30th
+        value = None
     if value is None:
         raise ValidationError(
             {field: [f"Expected an ISO 8601 time like 2026-01-31T12:00:00Z, not {text!r}."]}
@@ -41,7 +45,11 @@ def time_range(params, default_window: timedelta) -> tuple[datetime, datetime]:
     if "since" in params:
         since = parse_time(params["since"], "since")
     else:
-        since = until - (parse_window(params["window"]) if "window" in params else default_window)
+        window = parse_window(params["window"]) if "window" in params else default_window
+        try:
+            since = until - window
+        except OverflowError:  # a window reaching back before year 1
+            raise ValidationError({"window": ["The window reaches back before year 1."]}) from None
     if since >= until:
         raise ValidationError({"since": ["since must be before until."]})
     return since, until

@@ -48,6 +48,12 @@ def test_the_window_limits_success_rate_and_rows(viewer_client):
         ({"window": "soon"}, "window"),
         ({"since": "yesterday"}, "since"),
         ({"since": "2026-01-01", "window": "1d"}, "since"),
+        # Found by random fuzzing: these were 500s (timedelta overflow, impossible dates).
+        ({"window": "9" * 30}, "window"),
+        ({"window": "367d"}, "window"),
+        ({"since": "2026-02-30T00:00:00Z"}, "since"),
+        ({"until": "2026-13-01T00:00:00Z"}, "until"),
+        ({"until": "0001-01-01T00:00:00Z", "window": "1d"}, "window"),
     ],
 )
 def test_a_bad_window_is_a_400_naming_the_parameter(viewer_client, params, field):
