@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from accounts.audit import record
 from contexts import crypto
 from contexts.resolution import RunInputError, resolve_run_inputs
 from etlsite.errors import Conflict
@@ -257,3 +258,13 @@ def restart_execution(
         parent=old,
     )
     return execution
+
+
+def record_start(request, job: Job, execution: Execution) -> None:
+    """The audit event of a start, the same whether the API or the admin started it."""
+    record(
+        request,
+        "start",
+        execution,
+        after={"job": job.name, "context": execution.context_name, "parameters": execution.parameters},
+    )

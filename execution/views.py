@@ -22,7 +22,7 @@ from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
-from execution.control import request_action, restart_execution, start_execution
+from execution.control import record_start, request_action, restart_execution, start_execution
 from execution.filters import ExecutionEventFilterSet, ExecutionFilterSet
 from execution.models import ACTIVE_STATES, LEVEL_ORDER, Execution, ExecutionEvent, Trigger
 from execution.serializers import (
@@ -100,16 +100,7 @@ class StartView(ControlMixin, APIView):
         except (RunInputError, CredentialKeyError) as error:
             raise _bad_run_input(error) from None
         if created:
-            record(
-                request,
-                "start",
-                execution,
-                after={
-                    "job": job.name,
-                    "context": execution.context_name,
-                    "parameters": execution.parameters,
-                },
-            )
+            record_start(request, job, execution)
         headers = {} if created else {"Idempotent-Replayed": "true"}
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED, headers=headers)
 

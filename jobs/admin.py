@@ -7,7 +7,7 @@ from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
-from execution.control import check_job_runs, request_action, start_execution
+from execution.control import check_job_runs, record_start, request_action, start_execution
 from execution.engine.graph import validate_components
 from execution.models import Action, Trigger
 from jobs.config import JobConfigSerializer
@@ -95,16 +95,7 @@ class JobAdmin(admin.ModelAdmin):
             except RUN_PROBLEMS as error:
                 self.message_user(request, f"{job.name}: not started. {error}", messages.ERROR)
                 continue
-            record(
-                request,
-                "start",
-                execution,
-                after={
-                    "job": job.name,
-                    "context": execution.context_name,
-                    "parameters": execution.parameters,
-                },
-            )
+            record_start(request, job, execution)
             self.message_user(request, f"{job.name}: execution #{execution.pk} is queued.", messages.SUCCESS)
 
     def _control(self, request, queryset, action: str, done: str):
