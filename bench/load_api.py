@@ -18,6 +18,12 @@ clients for --duration seconds per endpoint, one endpoint after the other:
   history   GET /api/v1/jobs/{id}/executions
   start     POST /api/v1/jobs/{id}/start   (100 trivial jobs in turn, max_concurrent 100 each)
 
+Reads are answered from the per-process read cache (etlsite/read_cache.py)
+while nothing they depend on changes: `--read-cache off` measures them
+rendered every time, and `--writes-per-second N` keeps a writer busy during
+the run (an execution of another job touched N times a second, as running
+executions' heartbeats do), so the cache keeps being invalidated.
+
 It prints requests/s, p50/p95/p99/max latency and errors per endpoint, and
 each throughput as a ratio to the baseline measured in the same run. Errors
 are wrk's socket errors, timeouts (over 10 s) and non-2xx answers. Targets:
@@ -71,6 +77,21 @@ Execution.objects.bulk_create(
 print("READ_JOB", read_job.pk)
 starts = int(os.environ["LOAD_START_JOBS"])
 print("START_JOBS", ",".join(str(trivial(f"start_{n}").pk) for n in range(starts)))
+"""
+
+# The --writes-per-second writer: another job's execution, touched like a heartbeat.
+WRITER = """
+import os, time
+from django.utils import timezone
+from execution.models import Execution, State
+from jobs.models import Job
+
+job = Job.objects.create(name="busy_elsewhere")
+execution = Execution.objects.create(job=job, state=State.SUCCEEDED)
+pause = 1 / float(os.environ["LOAD_WRITES_PER_SECOND"])
+while True:
+    Execution.objects.filter(pk=execution.pk).update(heartbeat_at=timezone.now())
+    time.sleep(pause)
 """
 
 
@@ -166,6 +187,18 @@ def main():
     parser.add_argument(
         "--threads-per-worker", type=int, default=1, help="gunicorn threads per worker (make run: 1)"
     )
+    parser.add_argument(
+        "--read-cache",
+        choices=["on", "off"],
+        default="on",
+        help="the per-process cache of rendered reads (API_READ_CACHE_ENTRIES=0 when off)",
+    )
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0,
+        help="a background writer invalidating the read cache this often during the run",
+    )
     args = parser.parse_args()
     wrk = ensure_wrk()
 
@@ -190,6 +223,8 @@ def main():
     env.pop("CACHE_URL", None)
     if args.cache_url:
         env["CACHE_URL"] = args.cache_url
+    if args.read_cache == "off":
+        env["API_READ_CACHE_ENTRIES"] = "0"
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "createcachetable")
     facts = dict(
@@ -230,12 +265,23 @@ def main():
         stdout=(logs / "gunicorn.log").open("w"),
         stderr=subprocess.STDOUT,
     )
+    writer = None
+    if args.writes_per_second > 0:
+        writer = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", WRITER],
+            cwd=ROOT,
+            env=dict(env, LOAD_WRITES_PER_SECOND=str(args.writes_per_second)),
+            start_new_session=True,
+            stdout=(logs / "writer.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(base + "/api/v1/health/live", web)
         print(
             f"{args.connections} clients x {args.duration} s per endpoint against {base} "
             f"({'PostgreSQL' if args.database_url else 'SQLite'}, cache {args.cache_url or 'in the database'}, "
-            f"{args.threads_per_worker} threads per worker; logs in {logs})",
+            f"{args.threads_per_worker} threads per worker, read cache {args.read_cache}, "
+            f"{args.writes_per_second:g} background writes/s; logs in {logs})",
             flush=True,
         )
         runs = [
@@ -251,9 +297,13 @@ def main():
         for name, paths, method, body in runs:
             results.append(run_wrk(wrk, base, token, name, paths, args, method, body))
             print(f"  {name}: done", flush=True)
+            if writer is not None and writer.poll() is not None:
+                raise SystemExit(f"the background writer stopped; see {logs / 'writer.log'}")
     finally:
         stop(web)
         stop(worker)
+        if writer is not None:
+            stop(writer)
 
     baseline = results[0]["rps"]
     print()

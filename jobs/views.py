@@ -11,6 +11,7 @@ from accounts.access import visible_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
+from etlsite.read_cache import CachedReadMixin
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
 from execution.models import ACTIVE_STATES
 from jobs.config import JobConfigSerializer
@@ -29,7 +30,7 @@ class JobDependenciesSerializer(serializers.Serializer):
     downstream = JobDependencySerializer(many=True, help_text="Jobs that run after this one.")
 
 
-class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.select_related("default_context").prefetch_related(
         Prefetch(
             "upstream_links",
@@ -53,7 +54,13 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             Job.attach_component_rows(page)
         return page
 
+    def list(self, request, *args, **kwargs):
+        return self.cached_read(request, lambda: super(JobViewSet, self).list(request, *args, **kwargs))
+
     def retrieve(self, request, *args, **kwargs):
+        return self.cached_read(request, self._render_job)
+
+    def _render_job(self):
         job = self.get_object()
         Job.attach_component_rows([job])
         return Response(self.get_serializer(job).data)
