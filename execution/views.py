@@ -285,6 +285,7 @@ class ExecutionListView(CachedReadMixin, JobScopedMixin, generics.ListAPIView):
     """A job's runs, newest first; filter by state, trigger, context and date range."""
 
     serializer_class = ExecutionSerializer
+    cached_answer = "job_executions"
     filterset_class = ExecutionFilterSet
     ordering_fields = ["id", "queued_at", "started_at", "finished_at", "rows_read"]
     search_fields = []

@@ -39,6 +39,7 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
         ),
     )
     serializer_class = JobSerializer
+    cached_answer = "jobs"
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]

@@ -34,11 +34,6 @@ SCHEDULES = {
         "func": "monitoring.tasks.apply_retention",
         "minutes": 60,
     },
-    # PostgreSQL: fold the API read cache's change log (etlsite/read_cache.py).
-    "api: compact the read cache's change log": {
-        "func": "monitoring.tasks.compact_read_cache_log",
-        "minutes": 1,
-    },
 }
 
 

@@ -1,6 +1,5 @@
 """django-q2 entry points of the monitoring schedules (created by `manage.py initialize`)."""
 
-from etlsite import read_cache
 from monitoring import resources, retention
 
 
@@ -10,7 +9,3 @@ def sample_resources() -> str:
 
 def apply_retention() -> dict:
     return retention.apply_retention()
-
-
-def compact_read_cache_log() -> int:
-    return read_cache.compact()

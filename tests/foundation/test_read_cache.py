@@ -58,6 +58,10 @@ def urls(job):
     return ["/api/v1/jobs/", f"/api/v1/jobs/{job.pk}", f"/api/v1/jobs/{job.pk}/executions"]
 
 
+def answer_kind(url):
+    return "job_executions" if url.endswith("/executions") else "jobs"
+
+
 def hits():
     return read_cache.answers.hits
 
@@ -99,17 +103,21 @@ def test_every_table_a_cached_answer_reads_is_watched(world, query):
     clients = [client_for(member), client_for(make_user("root", superuser=True))]
     key_client = client_for(None)
     key_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    read = set()
+    read = {"jobs": set(), "job_executions": set()}
     for client in clients:
         for url in urls(world):
             read_cache.answers.clear()
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(url + query).status_code == 200
-            read |= set().union(*(referenced_tables(q["sql"]) for q in queries.captured_queries))
-    assert {"jobs_job", "jobs_component", "execution_execution"} <= read
-    # The API key's own row is read by authentication, every request, not cached.
-    unwatched = read - set(read_cache.watched_tables()) - PER_REQUEST_TABLES - {"accounts_apikey"}
-    assert not unwatched
+            read[answer_kind(url)] |= set().union(
+                *(referenced_tables(q["sql"]) for q in queries.captured_queries)
+            )
+    assert {"jobs_job", "jobs_component"} <= read["jobs"]
+    assert {"jobs_job", "execution_execution"} <= read["job_executions"]
+    for kind, tables in read.items():
+        # The API key's own row is read by authentication, every request, not cached.
+        unwatched = tables - set(read_cache.answer_tables(kind)) - PER_REQUEST_TABLES - {"accounts_apikey"}
+        assert not unwatched, kind
 
 
 def rename_with_raw_sql(job, name):
@@ -175,9 +183,21 @@ def test_each_watched_table_moves_the_version_on_insert_update_and_delete(world)
         # One transaction: the row comes back before foreign keys are checked.
         with transaction.atomic(), connection.cursor() as cursor:
             for sql, params in statements:
-                before = read_cache.current_version()
+                before = read_cache.current_version((table,))
                 cursor.execute(sql, params)
-                assert read_cache.current_version() != before, f"{sql.split()[0]} on {table}"
+                assert read_cache.current_version((table,)) != before, f"{sql.split()[0]} on {table}"
+
+
+def test_an_execution_write_leaves_job_answers_cached_and_refreshes_the_history(world, admin_client):
+    job_url, history_url = f"/api/v1/jobs/{world.pk}", f"/api/v1/jobs/{world.pk}/executions"
+    admin_client.get(job_url)
+    history = admin_client.get(history_url).json()
+    Execution.objects.filter(job=world).update(rows_read=7)  # a worker's progress update
+    before = hits()
+    admin_client.get(job_url)
+    assert hits() == before + 1
+    assert admin_client.get(history_url).json() != history
+    assert hits() == before + 1
 
 
 def test_a_running_execution_is_never_served_from_the_cache(world, admin_client):
@@ -280,7 +300,7 @@ def test_a_missing_trigger_turns_caching_off_and_migrate_puts_it_back(world, adm
         else:
             cursor.execute(f"DROP TRIGGER {trigger} ON {connection.ops.quote_name(table)}")
     read_cache._installed.clear()
-    assert read_cache.current_version() is None
+    assert read_cache.current_version(read_cache.answer_tables("jobs")) is None
     admin_client.get("/api/v1/jobs/")
     admin_client.get("/api/v1/jobs/")
     assert hits() == 0
@@ -321,12 +341,21 @@ def test_the_store_is_bounded_by_entries_and_bytes(settings):
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_postgresql_compaction_is_scheduled_by_migrate(db):
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name=read_cache.COMPACTION_SCHEDULE)
+    assert (schedule.func, schedule.minutes) == ("etlsite.read_cache.compact", 1)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_postgresql_compaction_folds_the_log_into_a_new_state(world, admin_client):
     admin_client.get("/api/v1/jobs/")
-    before = read_cache.current_version()
+    tables = read_cache.answer_tables("jobs")
+    before = read_cache.current_version(tables)
     assert read_cache.compact() >= 1
-    after = read_cache.current_version()
-    assert after != before and after[0] == 1
+    after = read_cache.current_version(tables)
+    assert after != before and after[0] == len(tables)  # one fresh row per table
     admin_client.get("/api/v1/jobs/")
     assert hits() == 0  # a new state name: answered afresh, then cached
     admin_client.get("/api/v1/jobs/")

@@ -36,7 +36,6 @@ def test_it_creates_roles_context_demo_and_schedules_then_finds_them(admin_clien
     assert Group.objects.filter(name__in=["viewer", "operator", "editor", "admin"]).count() == 4
     assert Context.objects.get(is_default=True).name == "default"
     assert Schedule.objects.filter(func="monitoring.tasks.sample_resources").count() == 1
-    assert Schedule.objects.filter(func="monitoring.tasks.compact_read_cache_log").count() == 1
     assert SystemState.current().initialized_at is not None
 
 
