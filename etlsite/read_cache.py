@@ -34,6 +34,7 @@ every request; only the rendered answer is reused. Answers that depend on
 the clock (a running execution's duration) are never stored.
 """
 
+import functools
 import secrets
 import threading
 from collections import OrderedDict
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 VERSION_TABLE = "etl_read_tokens"  # SQLite: one row per watched table
@@ -91,6 +93,7 @@ def _job_execution_models() -> list:
 ANSWERS = {"jobs": _job_models, "job_executions": _job_execution_models}
 
 
+@functools.cache  # asked on every cached read; models do not change after startup
 def answer_tables(answer: str) -> tuple[str, ...]:
     return tuple(sorted({model._meta.db_table for model in ANSWERS[answer]()}))
 
@@ -346,8 +349,6 @@ def request_key(request, version) -> tuple | None:
     renderer = getattr(request, "accepted_renderer", None)
     if request.method not in ("GET", "HEAD") or renderer is None or renderer.format != "json":
         return None
-    from django.utils import timezone
-
     auth = request.auth
     return (
         version,
