@@ -124,11 +124,13 @@ def test_fields_that_render_from_the_request_are_refused():
         _ = Bad({"name": "x"}).data
 
 
-def test_component_rows_render_like_component_objects():
-    _job("first")
-    _job("second")
+def test_component_and_link_rows_render_like_model_objects():
+    first = _job("first")
+    second = _job("second")
+    JobDependency.objects.create(upstream=first, downstream=second, condition="on_failure")
     from_objects = [JobSerializer(job).data for job in Job.objects.order_by("pk")]
+    assert from_objects[1]["depends_on"][0]["job"] == "first"
     with_rows = list(Job.objects.order_by("pk"))
-    Job.attach_component_rows(with_rows)
+    Job.attach_related_rows(with_rows)
     assert [JobSerializer(job).data for job in with_rows] == from_objects
     assert [c["name"] for c in from_objects[0]["components"]] == ["rows", "out"]
