@@ -286,7 +286,7 @@ class AnswerStore:
         self._entries: OrderedDict[tuple, CachedAnswer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self.hits = 0
 
     @staticmethod
     def limits() -> tuple[int, int]:
@@ -296,7 +296,6 @@ class AnswerStore:
         with self._lock:
             answer = self._entries.get(key)
             if answer is None:
-                self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
@@ -344,11 +343,14 @@ class CachedResponse(Response):
         return self.answer.content
 
 
-def request_key(request, version) -> tuple | None:
-    """What a cached answer depends on besides the database, or None when it must not be cached."""
+def is_cacheable_request(request) -> bool:
+    """JSON reads only (the browsable API renders per request)."""
     renderer = getattr(request, "accepted_renderer", None)
-    if request.method not in ("GET", "HEAD") or renderer is None or renderer.format != "json":
-        return None
+    return request.method in ("GET", "HEAD") and renderer is not None and renderer.format == "json"
+
+
+def request_key(request, version) -> tuple:
+    """What a cached answer depends on besides the database."""
     auth = request.auth
     return (
         version,
@@ -378,12 +380,12 @@ class CachedReadMixin:
         return True
 
     def cached_read(self, request, render):
-        if settings.API_READ_CACHE_ENTRIES <= 0:
+        if settings.API_READ_CACHE_ENTRIES <= 0 or not is_cacheable_request(request):
             return render()
         version = current_version(answer_tables(self.cached_answer))
-        key = None if version is None else request_key(request, (self.cached_answer, version))
-        if key is None:
+        if version is None:
             return render()
+        key = request_key(request, (self.cached_answer, version))
         answer = answers.get(key)
         if answer is not None:
             return CachedResponse(answer)

@@ -36,7 +36,7 @@ PER_REQUEST_TABLES = {
 @pytest.fixture(autouse=True)
 def empty_cache():
     read_cache.answers.clear()
-    read_cache.answers.hits = read_cache.answers.misses = 0
+    read_cache.answers.hits = 0
     yield
     read_cache.answers.clear()
 
