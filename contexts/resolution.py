@@ -1,9 +1,11 @@
 """Turn a job plus a context (plus run-time overrides) into what the engine runs.
 
 `resolve_run_inputs` picks the context, checks every `${name}` / `${env.NAME}`
-placeholder and every `connection` against it, and only then substitutes:
-a missing value is a `RunInputError` naming what is missing and which
-component field uses it, raised before any data moves.
+placeholder and every `connection` against it, and only then substitutes
+(the syntax is the engine's: execution/engine/placeholders.py): a missing
+value, a secret parameter outside a field its component declares secret, or
+a substituted value the component refuses is a `RunInputError` naming what is
+wrong and which component field it is in, raised before any data moves.
 
 The result holds secrets (`components`, `connections`): callers pass it to
 the engine and never log or store it. What is safe to keep is `parameters`
@@ -11,7 +13,6 @@ the engine and never log or store it. What is safe to keep is `parameters`
 line and error message of the run.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -19,13 +20,14 @@ from contexts import crypto
 from contexts.models import Context, Credential
 from contexts.redaction import MASK, redact
 from contexts.values import ParameterType, coerce_value
+from execution.engine import placeholders
 from execution.engine.errors import EngineError
+from execution.engine.graph import validate_components
+from execution.engine.placeholders import ENV_PREFIX, has_placeholder
+from execution.engine.registry import UnknownComponentType, get_spec
+from execution.engine.runner import resolve_placeholders
 
-__all__ = ["ResolvedRun", "RunInputError", "redact", "resolve_run_inputs"]
-
-# The same syntax as execution.engine.runner.resolve_placeholders.
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-ENV_PREFIX = "env."
+__all__ = ["ResolvedRun", "RunInputError", "redact", "resolve_run_inputs", "secret_placeholder_problems"]
 # Component types that read or write through a credential of a given kind.
 CONNECTION_KINDS = (Credential.Kind.POSTGRES, Credential.Kind.MYSQL, Credential.Kind.SQLITE)
 
@@ -37,6 +39,8 @@ class ResolvedRun:
     connections: dict[str, dict]
     parameters: dict
     secrets: list[str] = field(default_factory=list)
+    # Placeholder values for expression fields (RunContext.values); never secrets.
+    values: dict = field(default_factory=dict)
 
     @property
     def context_name(self) -> str | None:
@@ -65,13 +69,22 @@ def resolve_run_inputs(
         environment = dict(context.environment) if context else {}
         credentials = {c.name: c for c in context.credentials.all()} if context else {}
         _check_placeholders(components, context, values, environment, problems)
+        for path, message in secret_placeholder_problems(components, set(secret_values)):
+            problems[path].append(message)
         # Plain connection names are checked now, so one error lists every problem;
         # names built from placeholders only once substituted.
         _check_connections(components, context, credentials, given, problems, with_placeholders=False)
         if problems:
             raise RunInputError(problems)
 
-        substituted = _substitute(components, values, environment)
+        known_values = {name: value for name, value in values.items() if value is not None}
+        substituted = _substitute(components, known_values, environment)
+        expression_values = placeholders.values_for_expressions(
+            {name: value for name, value in known_values.items() if name not in secret_values}, environment
+        )
+        # The substituted values meet the same rules as values written in the job.
+        for problem in validate_components(substituted, values=expression_values):
+            problems[f"components.{problem.component}.{problem.field or 'config'}"].append(problem.message)
         _check_connections(substituted, context, credentials, given, problems, with_placeholders=True)
         if problems:
             raise RunInputError(problems)
@@ -93,6 +106,7 @@ def resolve_run_inputs(
         connections=connections,
         parameters=safe_parameters,
         secrets=sorted({*secret_values.values(), *credential_secrets} - {"", None}),
+        values=expression_values,
     )
 
 
@@ -139,23 +153,12 @@ def _effective_parameters(context, overrides, problems) -> tuple[dict, dict]:
     return values, secret_values
 
 
-def _strings(value, path: str):
-    """Every (path, text) inside a nested config."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _strings(inner, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from _strings(inner, f"{path}.{index}")
-
-
 def _check_placeholders(components, context, values, environment, problems) -> None:
     where = f"context {context.name!r}" if context else "no context (none given, no default)"
     for component in components:
-        for path, text in _strings(component.get("config") or {}, f"components.{component['name']}.config"):
-            for reference in PLACEHOLDER.findall(text):
+        config = component.get("config") or {}
+        for path, text in placeholders.config_strings(config, f"components.{component['name']}.config"):
+            for reference in placeholders.references(text):
                 if reference.startswith(ENV_PREFIX):
                     env_name = reference[len(ENV_PREFIX) :]
                     if env_name not in environment:
@@ -168,14 +171,34 @@ def _check_placeholders(components, context, values, environment, problems) -> N
                     )
 
 
-def _substitute(components, values, environment) -> list[dict]:
-    # The engine owns the placeholder syntax and typing; imported here so the
-    # contexts app does not load the engine until a run is resolved.
-    from execution.engine.runner import resolve_placeholders
+def secret_placeholder_problems(components, secret_names: set[str]) -> list[tuple[str, str]]:
+    """(field path, message) for each secret parameter used outside the fields
+    its component declares secret: anywhere else it could end up in a file,
+    a log line, a metric label or an error message."""
+    problems = []
+    for component in components:
+        try:
+            allowed = get_spec(component.get("type", "")).secret_fields
+        except UnknownComponentType:
+            allowed = ()
+        config = component.get("config") or {}
+        for path, text in placeholders.config_strings(config):
+            for reference in placeholders.references(text):
+                if reference in secret_names and not placeholders.path_matches(path, allowed):
+                    where = f"components.{component.get('name')}.{path}"
+                    problems.append(
+                        (
+                            where,
+                            f"Parameter {reference!r} is a secret: secrets may only go into connection "
+                            "settings (a credential of the context), not into this field.",
+                        )
+                    )
+    return problems
 
-    known_values = {name: value for name, value in values.items() if value is not None}
+
+def _substitute(components, values, environment) -> list[dict]:
     try:
-        return resolve_placeholders(components, known_values, environment)
+        return resolve_placeholders(components, values, environment)
     except EngineError as error:  # only if the engine's syntax finds something the checks above did not
         raise RunInputError({f"components.{error.component}.{error.field}": [error.message]}) from None
 
@@ -192,7 +215,7 @@ def _connection_names(components) -> dict[str, object]:
 def _check_connections(components, context, credentials, given, problems, *, with_placeholders: bool) -> None:
     types = {component["name"]: component["type"] for component in components}
     for component_name, name in _connection_names(components).items():
-        if is_placeholder(name) != with_placeholders or name in given:
+        if has_placeholder(name) != with_placeholders or name in given:
             continue
         path = f"components.{component_name}.config.connection"
         if not isinstance(name, str) or not name:
@@ -232,7 +255,3 @@ def _no_credential_message(name, context, credentials) -> str:
         )
     known = ", ".join(sorted(credentials)) or "none"
     return f"Context {context.name!r} has no credential {name!r}; its credentials: {known}."
-
-
-def is_placeholder(value) -> bool:
-    return isinstance(value, str) and PLACEHOLDER.search(value) is not None

@@ -217,6 +217,7 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             control=session.control,
             log=session.log,
             deadline=session.wall_clock_deadline(),
+            values=resolved.values,
         )
         result = run_job(resolved.components, context)
     except StopRequested:

@@ -2,6 +2,8 @@ from django.db import transaction
 from rest_framework import serializers
 
 from contexts.models import Context
+from contexts.resolution import secret_placeholder_problems
+from contexts.values import ParameterType
 from etlsite.fast_representation import FastRepresentationMixin
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
@@ -81,6 +83,7 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
         return data
 
     def validate(self, attrs):
+        self._refuse_misplaced_secrets(attrs)
         upstreams = attrs.get("upstream_list")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
@@ -95,6 +98,30 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
                         }
                     )
         return attrs
+
+    def _refuse_misplaced_secrets(self, attrs):
+        """A secret parameter of the default context used outside a secret field
+        is refused now, not only when the job starts."""
+        context = attrs.get("default_context", getattr(self.instance, "default_context", None))
+        if context is None:
+            return
+        if "component_list" in attrs:
+            components = attrs["component_list"]
+        else:
+            components = self.instance.component_dicts() if self.instance else []
+        secret_names = set(
+            context.parameters.filter(type=ParameterType.SECRET).values_list("name", flat=True)
+        )
+        problems = secret_placeholder_problems(components, secret_names)
+        if problems:
+            raise serializers.ValidationError(
+                {
+                    "components": [
+                        {"component": path.split(".")[1], "field": path.split(".", 2)[2], "message": message}
+                        for path, message in problems
+                    ]
+                }
+            )
 
     @transaction.atomic
     def create(self, validated_data):

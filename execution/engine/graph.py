@@ -10,7 +10,9 @@ from collections import deque
 
 from jsonschema import Draft202012Validator
 
+from execution.engine import expressions
 from execution.engine.errors import GraphError
+from execution.engine.placeholders import config_strings, path_matches
 from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -51,8 +53,23 @@ def _readable_message(error) -> str:
     return error.message
 
 
-def validate_components(components: list[dict]) -> list[GraphError]:
-    """Check names, types, configs, inputs and acyclicity of a component list."""
+def expression_problems(spec, config: dict, values: dict | None) -> list[tuple[str, str]]:
+    """(field, message) for every expression field of `config` the compiler refuses.
+    Without `values` (at save) placeholders are checked as unknown values."""
+    problems = []
+    for path, text in config_strings(config):
+        for pattern, kind in spec.expression_fields.items():
+            if path_matches(path, (pattern,)):
+                try:
+                    expressions.Expression(text, kind, values)
+                except expressions.ExpressionError as error:
+                    problems.append((path, str(error)))
+    return problems
+
+
+def validate_components(components: list[dict], values: dict | None = None) -> list[GraphError]:
+    """Check names, types, configs, expressions, inputs and acyclicity of a
+    component list; `values` are the placeholder values of a run (at start)."""
     errors: list[GraphError] = []
     specs = {}
     seen = set()
@@ -90,6 +107,9 @@ def validate_components(components: list[dict]) -> list[GraphError]:
         if check and not schema_problems:
             for field, message in check(config):
                 errors.append(GraphError(message, component=name, field=f"config.{field}"))
+        if not schema_problems:
+            for field, message in expression_problems(spec, config, values):
+                errors.append(GraphError(message, component=name, field=field))
         check_inputs = getattr(spec.implementation, "check_inputs", None)
         if check_inputs and not schema_problems:
             for field, message in check_inputs(config, component.get("inputs", []) or []):

@@ -30,6 +30,11 @@ class ComponentSpec:
     outputs: tuple[str, ...] = (MAIN_PORT,)
     blocking: bool = False
     description: str = ""
+    # Config fields holding user expressions -> their kind (see expressions/):
+    # `{"where": "condition"}`, `{"columns.*": "scalar"}` (* is any key).
+    expression_fields: dict[str, str] = field(default_factory=dict)
+    # Config fields that may take a secret parameter (connection settings).
+    secret_fields: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -44,6 +49,8 @@ class ComponentSpec:
             "inputs": {"min": self.min_inputs, "max": self.max_inputs},
             "outputs": list(self.outputs),
             "blocking": self.blocking,
+            "expression_fields": dict(self.expression_fields),
+            "secret_fields": list(self.secret_fields),
         }
 
 
@@ -65,6 +72,8 @@ def register(
     max_inputs: int | None = -1,
     outputs: tuple[str, ...] = (MAIN_PORT,),
     blocking: bool = False,
+    expression_fields: dict[str, str] | None = None,
+    secret_fields: tuple[str, ...] = (),
 ) -> Callable[[type], type]:
     """Class decorator adding a component type to the catalogue.
 
@@ -94,6 +103,8 @@ def register(
             max_inputs=max_inputs,
             outputs=outputs,
             blocking=blocking,
+            expression_fields=dict(expression_fields or {}),
+            secret_fields=secret_fields,
         )
         cls.spec_type = type_name
         return cls

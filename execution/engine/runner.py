@@ -15,7 +15,6 @@ any error or StopRequested, every sink rolls back.
 from __future__ import annotations
 
 import copy
-import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,16 +22,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from execution.engine import placeholders
 from execution.engine.components.base import MetricRecorder, Sink, Source
 from execution.engine.components.checks import REJECTS_PORT
 from execution.engine.errors import EngineError, GraphError, StopRequested
 from execution.engine.graph import split_input, topological_order, validate_components
-from execution.engine.registry import MAIN_PORT, get_spec
+from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
 
 # Rejected rows kept in RunResult per validate component (the counters stay exact).
 MAX_KEPT_REJECTS = 10_000
-
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 
 
 @dataclass
@@ -50,6 +48,9 @@ class RunContext:
     # A time.time() by which the run must be over: database statements and lock
     # waits are cut off there (a blocked load cannot outlive the job's timeout).
     deadline: float | None = None
+    # Placeholder name -> value for expression fields (`min_delay`, `env.X`),
+    # see placeholders.values_for_expressions; compiled into typed literals.
+    values: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -96,69 +97,50 @@ class RunResult:
 
 def placeholder_errors(components: list[dict], parameters: dict, environment: dict) -> list[GraphError]:
     """Every `${...}` in the components' configs that has no value."""
-    errors = []
-    for component in components:
-        for path, text in _strings(component.get("config") or {}, "config"):
-            for name in _PLACEHOLDER.findall(text):
-                if _lookup(name, parameters, environment) is _MISSING:
-                    errors.append(_missing(component, path, name))
-    return errors
+    return [
+        GraphError(message, component=component.get("name"), field=path)
+        for component in components
+        for path, message in placeholders.missing(component.get("config") or {}, parameters, environment)
+    ]
 
 
 def resolve_placeholders(components: list[dict], parameters: dict, environment: dict) -> list[dict]:
     """A copy of the components with `${name}` (a parameter) and `${env.NAME}`
-    (an environment value) substituted in their configs. A config value that is
-    exactly one placeholder takes the parameter's value with its type (so
-    `"${limit}"` can become the number 100); inside longer text it becomes text.
+    (an environment value) substituted in their configs, except in expression
+    fields: there the compiler turns them into typed literals, from the values
+    the run passes as `RunContext.values` (placeholders.values_for_expressions).
     Raises GraphError naming the component and field of the first missing one."""
     errors = placeholder_errors(components, parameters, environment)
     if errors:
         raise errors[0]
     resolved = copy.deepcopy(components)
     for component in resolved:
-        component["config"] = _substitute(component.get("config") or {}, parameters, environment)
+        keep = _expression_fields(component)
+        component["config"] = placeholders.substitute(
+            component.get("config") or {}, parameters, environment, keep
+        )
     return resolved
 
 
-_MISSING = object()
+def _expression_fields(component: dict) -> tuple[str, ...]:
+    try:
+        return tuple(get_spec(component.get("type", "")).expression_fields)
+    except UnknownComponentType:
+        return ()
 
 
-def _lookup(name: str, parameters: dict, environment: dict):
-    if name.startswith("env."):
-        return environment.get(name[4:], _MISSING)
-    return parameters.get(name, _MISSING)
-
-
-def _missing(component, path, name) -> GraphError:
-    if name.startswith("env."):
-        message = f"The context has no environment value {name[4:]!r} (used as ${{{name}}})."
-    else:
-        message = f"No value for parameter {name!r} (used as ${{{name}}}); add it to the context or pass it."
-    return GraphError(message, component=component.get("name"), field=path)
-
-
-def _strings(value, path):
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}.{index}")
-
-
-def _substitute(value, parameters, environment):
-    if isinstance(value, dict):
-        return {key: _substitute(item, parameters, environment) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute(item, parameters, environment) for item in value]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-    whole = _PLACEHOLDER.fullmatch(value)
-    if whole:
-        return _lookup(whole[1], parameters, environment)
-    return _PLACEHOLDER.sub(lambda match: str(_lookup(match[1], parameters, environment)), value)
+def _unresolved(components: list[dict], values: dict) -> list[GraphError]:
+    """Placeholders a run cannot fill: outside expression fields (not
+    substituted) or inside them without a value."""
+    errors = []
+    for component in components:
+        keep = _expression_fields(component)
+        for path, text in placeholders.config_strings(component.get("config") or {}):
+            for name in placeholders.references(text):
+                if not placeholders.path_matches(path, keep) or name not in values:
+                    message = placeholders.missing_message(name)
+                    errors.append(GraphError(message, component=component.get("name"), field=path))
+    return errors
 
 
 # --- running --------------------------------------------------------------------------
@@ -169,7 +151,7 @@ def run_job(components: list[dict], ctx: RunContext) -> RunResult:
     before any data moves if the graph is invalid, EngineError if the run
     fails, StopRequested if the control hook stopped it. Targets are only
     changed when it returns."""
-    errors = validate_components(components) or placeholder_errors(components, {}, {})
+    errors = validate_components(components, ctx.values) or _unresolved(components, ctx.values)
     if errors:
         raise errors[0]
     return _Run(components, ctx).run()

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from execution.engine import expressions
+
 FIELD_TYPES = ("string", "integer", "number", "decimal", "boolean", "date", "datetime", "time")
 CONSTRAINTS = ("minimum", "maximum", "min_length", "max_length", "pattern", "enum", "format", "unique")
 SEVERITIES = ("error", "warning")
@@ -291,31 +293,32 @@ def _compile_rule(raw, position: int, fields: list[FieldSpec]) -> RuleSpec:
     if not isinstance(message, str):
         raise SchemaDefinitionError("'message' must be text.", rule=name)
     try:
-        expression = pl.sql_expr(text)
-    except Exception as error:  # noqa: BLE001 - Polars raises several kinds for bad SQL
-        raise SchemaDefinitionError(f"Not a valid SQL expression: {_first_line(error)}", rule=name) from None
+        checked = expressions.Expression(text, expressions.SCALAR)
+    except expressions.ExpressionError as error:
+        raise SchemaDefinitionError(str(error), rule=name) from None
+    if checked.parsed.placeholders:
+        raise SchemaDefinitionError("Schema rules take no ${parameters}; write the values.", rule=name)
     known = {f.name for f in fields}
-    unknown = sorted(set(expression.meta.root_names()) - known)
+    unknown = sorted(checked.columns - known)
     if unknown:
         raise SchemaDefinitionError(
             f"Unknown column {unknown[0]!r}; rules may use the schema's fields: {', '.join(sorted(known))}.",
             rule=name,
         )
-    # Evaluate once on an empty typed frame: catches type clashes
-    # (`carrier > 3`), subqueries and non-boolean results before any data.
-    probe = pl.DataFrame(schema={f.name: _TYPED_DTYPES[f.type] for f in fields})
+    # Rules see typed values: type clashes (`carrier > 3`) and non-boolean
+    # results are found here, and once more on an empty frame, before any data.
+    typed_schema = {f.name: _TYPED_DTYPES[f.type] for f in fields}
     try:
-        result = probe.select(expression.alias("rule")).schema["rule"]
-    except Exception as error:  # noqa: BLE001
-        raise SchemaDefinitionError(f"Cannot evaluate: {_first_line(error)}", rule=name) from None
+        expression = checked.polars(typed_schema)
+        result = pl.DataFrame(schema=typed_schema).select(expression.alias("rule")).schema["rule"]
+    except expressions.ExpressionError as error:
+        raise SchemaDefinitionError(f"Cannot evaluate: {error}", rule=name) from None
+    except pl.exceptions.PolarsError as error:
+        problem = expressions.evaluation_error(error, component=None, field=None)
+        raise SchemaDefinitionError(f"Cannot evaluate: {problem.message}", rule=name) from None
     if result != pl.Boolean:
         raise SchemaDefinitionError(f"Must be a boolean (true/false) expression, not {result}.", rule=name)
     return RuleSpec(name=name, expression=expression, message=message, severity=severity)
-
-
-def _first_line(error: Exception) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 # --- validating data -----------------------------------------------------------

@@ -4,7 +4,7 @@ reach an error message."""
 
 import pytest
 
-from contexts.resolution import redact, resolve_run_inputs
+from contexts.resolution import RunInputError, redact, resolve_run_inputs
 from execution.engine.errors import EngineError
 from execution.engine.runner import RunContext, run_job
 from tests.contexts.factories import add_credential, add_parameter, make_context
@@ -25,9 +25,8 @@ def store_target_as_credential(context, pg_target):
 
 
 def run(resolved, tmp_path):
-    return run_job(
-        resolved.components, RunContext(data_roots=[str(tmp_path)], connections=resolved.connections)
-    )
+    context = RunContext(data_roots=[str(tmp_path)], connections=resolved.connections, values=resolved.values)
+    return run_job(resolved.components, context)
 
 
 def test_a_job_reads_and_writes_postgres_through_a_stored_credential(pg_target, tmp_path):
@@ -75,33 +74,48 @@ def test_a_job_reads_and_writes_postgres_through_a_stored_credential(pg_target, 
     assert rows == [("UA", 120)]
 
 
-def test_a_failure_message_that_contains_a_secret_is_redacted(pg_target, tmp_path):
+def test_a_secret_parameter_in_a_query_is_refused_before_the_run(pg_target, tmp_path):
     context = make_context("dev", is_default=True)
     add_parameter(context, "api_token", "secret", SECRET_TOKEN)
     store_target_as_credential(context, pg_target)
-    # PostgreSQL echoes the failing query line, secret included.
+    # A driver echoes the failing query line, so a secret in a query would leak.
     job = make_job(
         "leaky",
         components=[
             {
                 "name": "tokens",
                 "type": "postgres_source",
-                "config": {
-                    "connection": "warehouse",
-                    "query": "SELECT nope, '${api_token}' AS token",
-                },
+                "config": {"connection": "warehouse", "query": "SELECT nope, '${api_token}' AS token"},
             },
             {"name": "out", "type": "csv_sink", "inputs": ["tokens"], "config": {"path": "out.csv"}},
         ],
     )
+    with pytest.raises(RunInputError) as refused:
+        resolve_run_inputs(job)
+    assert list(refused.value.details) == ["components.tokens.config.query"]
+    assert SECRET_TOKEN not in str(refused.value)
+    assert not (tmp_path / "out.csv").exists()
 
+
+def test_a_driver_message_that_echoes_a_credential_secret_is_redacted(pg_target, tmp_path):
+    context = make_context("dev", is_default=True)
+    store_target_as_credential(context, pg_target)
+    job = make_job(
+        "leaky",
+        components=[
+            {
+                "name": "tokens",
+                "type": "postgres_source",
+                "config": {"connection": "warehouse", "query": f"SELECT nope, '{SECRET_TOKEN}' AS token"},
+            },
+            {"name": "out", "type": "csv_sink", "inputs": ["tokens"], "config": {"path": "out.csv"}},
+        ],
+    )
     resolved = resolve_run_inputs(job)
-    assert resolved.parameters == {"api_token": "***"}
-    assert SECRET_TOKEN in resolved.secrets
     with pytest.raises(EngineError) as caught:
         run(resolved, tmp_path)
     raw = str(caught.value)
-    assert SECRET_TOKEN[:10] in raw  # the driver's message really leaks (part of) it...
-    masked = redact(raw, resolved.secrets)
+    assert SECRET_TOKEN[:10] in raw  # the driver's message really echoes the query line...
+    masked = redact(raw, [*resolved.secrets, SECRET_TOKEN])
     assert SECRET_TOKEN[:4] not in masked  # ...and redact masks it
     assert "'***" in masked

@@ -3,6 +3,7 @@
 import pytest
 
 from execution.engine.errors import GraphError
+from execution.engine.placeholders import values_for_expressions
 from execution.engine.runner import resolve_placeholders, run_job
 from tests.engine.helpers import context
 
@@ -16,7 +17,6 @@ COMPONENTS = [
 
 def test_a_whole_placeholder_keeps_the_parameter_type_and_embedded_ones_become_text():
     resolved = resolve_placeholders(COMPONENTS, {"min": 2, "limit": 10}, {"OUT_DIR": "results"})
-    assert resolved[1]["config"]["where"] == "a > 2"
     assert resolved[2]["config"]["n"] == 10
     assert resolved[3]["config"]["path"] == "results/out.csv"
     assert COMPONENTS[2]["config"]["n"] == "${limit}"
@@ -29,10 +29,18 @@ def test_a_missing_value_names_the_component_and_field():
     assert "OUT_DIR" in raised.value.message
 
 
+def test_expression_fields_keep_their_placeholders_for_the_compiler():
+    resolved = resolve_placeholders(COMPONENTS, {"min": 2, "limit": 10}, {"OUT_DIR": "results"})
+    assert resolved[1]["config"]["where"] == "a > ${min}"
+
+
 def test_a_resolved_job_runs(data_root):
     (data_root / "results").mkdir()
-    resolved = resolve_placeholders(COMPONENTS, {"min": 2, "limit": 10}, {"OUT_DIR": "results"})
-    run_job(resolved, context(data_root))
+    parameters, environment = {"min": 2, "limit": 10}, {"OUT_DIR": "results"}
+    resolved = resolve_placeholders(COMPONENTS, parameters, environment)
+    run_context = context(data_root)
+    run_context.values = values_for_expressions(parameters, environment)
+    run_job(resolved, run_context)
     assert (data_root / "results" / "out.csv").read_text() == "a\n5\n"
 
 

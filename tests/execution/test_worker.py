@@ -4,6 +4,7 @@ import pytest
 from django_q.models import OrmQ
 
 from contexts.models import Parameter
+from contexts.resolution import RunInputError
 from execution.control import start_execution
 from execution.models import Execution
 from execution.tasks import run_execution
@@ -45,18 +46,34 @@ def test_logs_written_before_a_failure_survive_the_rolled_back_load(data_root):
     assert any(m.startswith("Started") for m in messages) and "Reading." in messages
 
 
-def test_secret_values_never_reach_logs_or_errors(data_root, context_dev):
+def test_a_secret_parameter_outside_a_secret_field_fails_the_run_without_showing_it(data_root, context_dev):
+    (data_root / "plain").mkdir()
+    token = Parameter(context=context_dev, name="token", type="string", value="plain")
+    token.save()
+    job = make_job("leaky", csv_copy_components(source="${token}/in.csv"))
+    execution, _ = start_execution(job, context_name="dev")
+    # Made secret after the run was queued: the worker checks again.
+    token.type = "secret"
+    token.set_value("hunter2-very-secret")
+    token.save()
+    execution = run_queued(execution.pk)
+    assert execution.state == "failed"
+    assert "components.rows.config.path" in execution.error["message"]
+    stored = [execution.error["message"], *execution.logs.values_list("message", flat=True)]
+    stored += list(execution.errors.values_list("message", flat=True))
+    assert not any("hunter2" in text for text in stored), stored
+
+
+def test_starting_with_a_secret_in_a_file_path_is_refused(data_root, context_dev):
     secret = Parameter(context=context_dev, name="token", type="secret")
     secret.set_value("hunter2-very-secret")
     secret.save()
     job = make_job("leaky", csv_copy_components(source="${token}/in.csv"))
-    execution = run(job, context_name="dev")
-    assert execution.state == "failed"
-    stored = [execution.error["message"], *execution.logs.values_list("message", flat=True)]
-    stored += list(execution.errors.values_list("message", flat=True))
-    assert not any("hunter2" in text for text in stored), stored
-    assert any("***" in text for text in stored)
-    assert execution.parameters == {"token": "***"}
+    with pytest.raises(RunInputError) as refused:
+        start_execution(job, context_name="dev")
+    assert list(refused.value.details) == ["components.rows.config.path"]
+    assert "hunter2" not in str(refused.value)
+    assert not Execution.objects.exists()
 
 
 def test_a_run_past_its_timeout_fails_and_rolls_back(data_root):

@@ -104,7 +104,9 @@ def test_an_unknown_column_in_an_expression_fails_naming_it(admin_client, data_r
     )
     components[-1]["inputs"] = ["late"]
     execution = start_and_run(admin_client, make_job("unknown_column", components))
-    assert_failed_clearly(execution, "late", ["dep_delay", "valid columns"])
+    assert_failed_clearly(
+        execution, "late", ["Unknown column 'dep_delay'", "The input has: id, name, amount"]
+    )
     assert (data_root / "out.csv").read_text() == OLD_OUTPUT
     assert_other_jobs_unaffected(admin_client, data_root)
 

@@ -84,10 +84,6 @@ def names(description: str, min_items: int = 0) -> dict:
     }
 
 
-def is_placeholder(value) -> bool:
-    return isinstance(value, str) and "${" in value
-
-
 def main(batch: pl.DataFrame) -> Emitted:
     return [(MAIN_PORT, batch)]
 

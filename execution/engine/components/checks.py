@@ -11,7 +11,6 @@ from execution.engine.components.base import (
     choice,
     config_schema,
     integer,
-    is_placeholder,
     string,
 )
 from execution.engine.errors import EngineError
@@ -112,22 +111,18 @@ class Validate(Transform):
     ),
     example={"name": "late_flights", "value": "count(*)", "labels": {"airport": "JFK"}},
     outputs=(),
+    expression_fields={"value": expressions.AGGREGATE},
 )
 class Metric(MetricRecorder):
     """Keeps only the columns the expression uses, and evaluates it once the
     input is exhausted. A NULL result (e.g. sum of nothing) is recorded as null."""
 
-    @classmethod
-    def check_config(cls, config):
-        if is_placeholder(config["value"]):
-            return []
-        problem = expressions.parse_problem(config["value"])
-        return [("value", problem)] if problem else []
-
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
-        parsed = expressions.parse(config["value"], component=name, field="config.value")
-        self.columns = sorted(set(parsed.meta.root_names()))
+        self.expression = expressions.compile_field(
+            config["value"], expressions.AGGREGATE, component=name, field="config.value", values=ctx.values
+        )
+        self.columns = sorted(self.expression.columns)
         self.buffer = Accumulator()
         self.value = None
 
@@ -144,22 +139,11 @@ class Metric(MetricRecorder):
 
     def finish(self):
         data = self.buffer.take()
+        value = expressions.build_for(self.expression, data.schema, component=self.name, field="config.value")
         try:
-            result = pl.SQLContext(data=data).execute(
-                # Polars SQL over the in-memory frame: it cannot reach a database.
-                f"SELECT {self.config['value']} AS value FROM data",  # noqa: S608
-                eager=True,
-            )
-        except Exception as error:  # noqa: BLE001 - Polars SQL raises several kinds
-            raise EngineError(
-                expressions.first_line(error), component=self.name, field="config.value"
-            ) from None
-        if result.height != 1:
-            raise EngineError(
-                "The value must be an aggregate giving one number (e.g. `count(*)`, `sum(amount)`).",
-                component=self.name,
-                field="config.value",
-            )
+            result = data.select(value.alias("value"))
+        except pl.exceptions.PolarsError as error:
+            raise expressions.evaluation_error(error, component=self.name, field="config.value") from None
         value = result.item(0, 0)
         self.value = float(value) if value is not None and not isinstance(value, bool) else value
         return []

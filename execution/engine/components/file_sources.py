@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
-from execution.engine.components.base import Source, boolean, choice, config_schema, is_placeholder, string
+from execution.engine.components.base import Source, boolean, choice, config_schema, string
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
+from execution.engine.placeholders import has_placeholder
 from execution.engine.registry import SOURCE, register
 from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
@@ -33,7 +34,7 @@ _CSV_BLOCK_BYTES = 1 << 20
 def check_column_types(config: dict, field: str = "columns") -> list[tuple[str, str]]:
     problems = []
     for column, type_name in (config.get(field) or {}).items():
-        if is_placeholder(type_name):
+        if has_placeholder(type_name):
             continue
         try:
             polars_type(type_name)

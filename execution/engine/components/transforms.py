@@ -11,28 +11,17 @@ from execution.engine.components.base import (
     choice,
     config_schema,
     integer,
-    is_placeholder,
     main,
     names,
     string,
 )
 from execution.engine.errors import EngineError
 from execution.engine.graph import split_input
+from execution.engine.placeholders import has_placeholder
 from execution.engine.registry import TRANSFORM, register
 from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
 POLARS_ERRORS = (pl.exceptions.PolarsError,)
-
-
-def expression_problems(expressions_by_field: dict[str, str]) -> list[tuple[str, str]]:
-    problems = []
-    for field, text in expressions_by_field.items():
-        if is_placeholder(text):
-            continue
-        problem = expressions.parse_problem(text)
-        if problem:
-            problems.append((field, problem))
-    return problems
 
 
 @register(
@@ -44,21 +33,23 @@ def expression_problems(expressions_by_field: dict[str, str]) -> list[tuple[str,
         required=("where",),
     ),
     example={"where": "dep_delay > 0"},
+    expression_fields={"where": expressions.CONDITION},
 )
 class Filter(Transform):
     """Rows where the condition is false or NULL are dropped."""
 
-    @classmethod
-    def check_config(cls, config):
-        return expression_problems({"where": config["where"]})
-
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
-        self.condition = expressions.parse(config["where"], component=name, field="config.where")
+        self.condition = expressions.compile_field(
+            config["where"], expressions.CONDITION, component=name, field="config.where", values=ctx.values
+        )
 
     def process(self, batch, input_name):
+        condition = expressions.build_for(
+            self.condition, batch.schema, component=self.name, field="config.where"
+        )
         try:
-            return main(batch.filter(self.condition))
+            return main(batch.filter(condition))
         except POLARS_ERRORS as error:
             raise expressions.evaluation_error(error, component=self.name, field="config.where") from None
 
@@ -79,29 +70,35 @@ class Filter(Transform):
         required=("columns",),
     ),
     example={"columns": {"delay_hours": "dep_delay / 60.0", "carrier_lower": "lower(carrier)"}},
+    expression_fields={"columns.*": expressions.SCALAR},
 )
 class Derive(Transform):
     """Each expression is evaluated in order, so a column may use one derived before it."""
 
-    @classmethod
-    def check_config(cls, config):
-        return expression_problems({f"columns.{name}": text for name, text in config["columns"].items()})
-
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
         self.columns = [
-            (column, expressions.parse(text, component=name, field=f"config.columns.{column}"))
+            (
+                column,
+                f"config.columns.{column}",
+                expressions.compile_field(
+                    text,
+                    expressions.SCALAR,
+                    component=name,
+                    field=f"config.columns.{column}",
+                    values=ctx.values,
+                ),
+            )
             for column, text in config["columns"].items()
         ]
 
     def process(self, batch, input_name):
-        for column, expression in self.columns:
+        for column, field, expression in self.columns:
+            built = expressions.build_for(expression, batch.schema, component=self.name, field=field)
             try:
-                batch = batch.with_columns(expression.alias(column))
+                batch = batch.with_columns(built.alias(column))
             except POLARS_ERRORS as error:
-                raise expressions.evaluation_error(
-                    error, component=self.name, field=f"config.columns.{column}"
-                ) from None
+                raise expressions.evaluation_error(error, component=self.name, field=field) from None
         return main(batch)
 
 
@@ -202,7 +199,7 @@ class Dedupe(Transform):
 @register(
     "aggregate",
     kind=TRANSFORM,
-    summary="Group rows and compute SQL aggregates (count, count distinct, sum, avg, min, max).",
+    summary="Group rows and compute SQL aggregates (count, count distinct, sum, avg, min, max, ...).",
     config_schema=config_schema(
         {
             "group_by": names("Grouping columns (empty: one row for the whole input)."),
@@ -217,41 +214,50 @@ class Dedupe(Transform):
     ),
     example={"group_by": ["carrier"], "aggregates": {"n": "count(*)", "avg_delay": "avg(arr_delay)"}},
     blocking=True,
+    expression_fields={"aggregates.*": expressions.AGGREGATE},
 )
 class Aggregate(BlockingTransform):
-    """Blocking: collects its input, then runs one SQL GROUP BY over it (Polars SQL)."""
+    """Blocking: collects its input, then groups it; groups come out sorted
+    by the grouping columns (NULLs last)."""
 
-    @classmethod
-    def check_config(cls, config):
-        return expression_problems(
-            {f"aggregates.{name}": text for name, text in config["aggregates"].items()}
-        )
+    def __init__(self, name, config, ctx):
+        super().__init__(name, config, ctx)
+        self.group_by = config.get("group_by") or []
+        self.aggregates = {
+            alias: expressions.compile_field(
+                text,
+                expressions.AGGREGATE,
+                component=name,
+                field=f"config.aggregates.{alias}",
+                values=ctx.values,
+            )
+            for alias, text in config["aggregates"].items()
+        }
 
     def finish(self):
         data = self.buffer.take()
-        return main(
-            run_aggregate_sql(data, self.config.get("group_by") or [], self.config["aggregates"], self.name)
-        )
-
-
-def run_aggregate_sql(
-    data: pl.DataFrame, group_by: list[str], aggregates: dict[str, str], component: str
-) -> pl.DataFrame:
-    """SELECT <group columns>, <aggregates> FROM data GROUP BY <group columns>."""
-    quoted_groups = [expressions.quote_identifier(column) for column in group_by]
-    selected = quoted_groups + [
-        f"{text} AS {expressions.quote_identifier(alias)}" for alias, text in aggregates.items()
-    ]
-    # Polars SQL over the in-memory frame (it cannot reach a database); names are quoted.
-    query = f"SELECT {', '.join(selected)} FROM data"  # noqa: S608
-    if quoted_groups:
-        query += f" GROUP BY {', '.join(quoted_groups)} ORDER BY {', '.join(quoted_groups)}"
-    try:
-        return pl.SQLContext(data=data).execute(query, eager=True)
-    except Exception as error:  # noqa: BLE001 - Polars SQL raises several kinds
-        raise EngineError(
-            expressions.first_line(error), component=component, field="config.aggregates"
-        ) from None
+        missing = [column for column in self.group_by if column not in data.columns]
+        if missing:
+            raise EngineError(
+                f"Unknown column(s) {missing}; the input has: {', '.join(data.columns)}",
+                component=self.name,
+                field="config.group_by",
+            )
+        results = [
+            expressions.build_for(
+                expression, data.schema, component=self.name, field=f"config.aggregates.{alias}"
+            ).alias(alias)
+            for alias, expression in self.aggregates.items()
+        ]
+        try:
+            if not self.group_by:
+                return main(data.select(results))
+            grouped = data.group_by(self.group_by).agg(results)
+            return main(grouped.sort(self.group_by, nulls_last=True, maintain_order=True))
+        except POLARS_ERRORS as error:
+            raise expressions.evaluation_error(
+                error, component=self.name, field="config.aggregates"
+            ) from None
 
 
 JOIN_KEY = {
@@ -306,7 +312,7 @@ class Join(Transform):
     @classmethod
     def check_inputs(cls, config, inputs):
         right = config.get("right")
-        if is_placeholder(right):
+        if has_placeholder(right):
             return []
         if right not in inputs:
             return [("right", f"{right!r} must be one of this component's inputs ({', '.join(inputs)}).")]
@@ -480,8 +486,7 @@ class Union(Transform):
         try:
             return batch.cast(casts) if casts else batch
         except POLARS_ERRORS as error:
+            problem = expressions.evaluation_error(error, component=self.name, field="inputs")
             raise EngineError(
-                f"Cannot combine column types: {expressions.first_line(error)}",
-                component=self.name,
-                field="inputs",
+                f"Cannot combine column types: {problem.message}", component=self.name, field="inputs"
             ) from None
