@@ -170,6 +170,13 @@ class ComponentTypeSerializer(serializers.Serializer):
     inputs = serializers.JSONField(help_text='{"min": n, "max": n or null}')
     outputs = serializers.ListField(child=serializers.CharField())
     blocking = serializers.BooleanField(help_text="Accumulates its whole input before emitting.")
+    expression_fields = serializers.DictField(
+        child=serializers.ChoiceField(choices=["condition", "scalar", "aggregate"]),
+        help_text='Config fields holding SQL expressions and their kind ("columns.*": every key).',
+    )
+    secret_fields = serializers.ListField(
+        child=serializers.CharField(), help_text="Config fields that may take a secret parameter."
+    )
 
 
 class ComponentTypeViewSet(viewsets.ViewSet):

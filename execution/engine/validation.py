@@ -18,8 +18,9 @@ Column values may arrive typed (Parquet, a database, JSON records) or as text
 (CSV): text is parsed to the field's type, and a value that does not parse is a
 `type` error. `required` means the column (or a record's key) must be present;
 `nullable` whether a present value may be null. Rules are SQL boolean
-expressions evaluated by Polars on the typed values; a rule that evaluates to
-NULL passes, as in a SQL CHECK constraint.
+expressions (the engine's expression compiler, execution/engine/expressions/)
+evaluated on the typed values; a rule that evaluates to NULL passes, as in a
+SQL CHECK constraint.
 """
 
 import datetime as dt

@@ -409,6 +409,7 @@ def _in(b: Builder, node: exp.In, agg):
     for item in items:
         if not _comparable(value.type, item.type):
             b.refuse(f"{describe(value.type)} and {describe(item.type)} cannot be compared (IN).")
+    b.common_type(items, "The IN list")
     if b.values is None and len(known) < len(items):
         return b.derived(value.expr.is_null(), BOOLEAN, value)  # structure check only
     series = pl.Series(listed, dtype=value.dtype) if value.dtype is not None else pl.Series(listed)
