@@ -230,3 +230,16 @@ def test_a_huge_start_time_parameter_is_a_literal_not_a_crash(data_root):
     job = job_with_parameter("lower('x') <> ${cond} AND a > 0")
     call_command("runjob", job.name, "--param", "cond=" + " OR ".join(f"a = {n}" for n in range(20_000)))
     assert (data_root / "o.csv").read_text() == "a\n1\n"
+
+
+def test_no_module_hands_text_to_a_polars_sql_engine():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("accounts", "contexts", "etlsite", "execution", "jobs", "monitoring", "schemas")
+        for path in (root / folder).rglob("*.py")
+        if any(call in path.read_text() for call in ("pl.sql_expr(", "SQLContext(", "pl.sql("))
+    ]
+    assert offenders == []
