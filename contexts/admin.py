@@ -4,6 +4,7 @@ forms take a new value, never show the stored one (nor its ciphertext)."""
 from django import forms
 from django.contrib import admin
 
+from accounts.access import restrict_to_groups, usable_contexts
 from contexts.models import Context, Credential, Parameter
 from contexts.values import ParameterType, coerce_value
 
@@ -107,6 +108,15 @@ class CredentialAdmin(admin.ModelAdmin):
     readonly_fields = ["secrets_set"]
     list_select_related = ["context"]
 
+    # Credentials of a context hidden from the user are hidden too, as in the API.
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(context__in=_visible_context_ids(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "context":
+            kwargs["queryset"] = usable_contexts(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class CredentialInline(admin.TabularInline):
     """Read-only summary; credentials are edited on their own page (secrets need the form)."""
@@ -129,3 +139,14 @@ class ContextAdmin(admin.ModelAdmin):
     fields = ["name", "description", "is_default", "environment", "allowed_groups"]
     filter_horizontal = ["allowed_groups"]
     inlines = [ParameterInline, CredentialInline]
+
+    # Restricted contexts stay invisible to staff outside their groups, as in the API.
+    # Deleting one with credentials needs delete_credential: Django's delete pages
+    # check it through CredentialAdmin for the credentials the delete would take along.
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=_visible_context_ids(request))
+
+
+def _visible_context_ids(request):
+    # A pk subquery rather than restrict_to_groups' DISTINCT, which bulk delete refuses.
+    return restrict_to_groups(Context.objects.all(), request.user).values("pk")

@@ -22,6 +22,7 @@ from contexts.serializers import (
     ParameterSerializer,
 )
 from etlsite.errors import Conflict
+from etlsite.permissions import SCOPE_ADMIN, credential_scopes
 
 
 class CredentialKeyUnavailable(exceptions.APIException):
@@ -63,6 +64,7 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return visible_contexts(self.request, super().get_queryset())
 
     def perform_destroy(self, context):
+        self._check_may_delete_credentials_of(context)
         jobs = context.default_for_job_names()
         if jobs:
             raise Conflict(
@@ -75,6 +77,22 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         except ProtectedError as error:
             names = sorted({str(obj) for obj in error.protected_objects})
             raise Conflict(f"Context {context.name!r} is still referenced by: {', '.join(names)}.") from error
+
+    def _check_may_delete_credentials_of(self, context):
+        """Deleting a context deletes its credentials: that needs what deleting them one
+        by one needs (the delete_credential permission, and the admin scope on a key)."""
+        names = sorted(context.credentials.values_list("name", flat=True))
+        if not names:
+            return
+        held = f"Context {context.name!r} has credentials ({', '.join(names)}), which deleting it deletes too"
+        if not self.request.user.has_perm("contexts.delete_credential"):
+            raise exceptions.PermissionDenied(
+                f"{held}: that needs the delete_credential permission (the admin role). "
+                "Ask an admin, or delete the credentials first."
+            )
+        scopes = credential_scopes(self.request)
+        if scopes is not None and SCOPE_ADMIN not in scopes:
+            raise exceptions.PermissionDenied(f"{held}: that needs a credential with the 'admin' scope.")
 
     @extend_schema(responses=CredentialSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="credentials", pagination_class=None, filter_backends=[])

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from accounts.access import job_may_use_context, may_use_context, usable_contexts
 from accounts.audit import record
 from contexts import crypto
-from contexts.resolution import RunInputError, resolve_run_inputs
+from contexts.resolution import RunInputError, choose_context, resolve_run_inputs
 from etlsite.errors import Conflict
 from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
@@ -50,6 +51,49 @@ def check_job_runs(job: Job, context_name: str | None, overrides: dict | None, g
     return resolved
 
 
+def check_context_grant(job: Job, context_name: str | None, user, trigger: str) -> None:
+    """Refuse a context the run may not use, before anything reads it.
+
+    A run started by or for a person (the API, the admin, a page; a retry of
+    their run) uses their grants: the context they name, else the one the job
+    would use, must be one they may see, and a hidden name answers exactly like
+    one that does not exist. A run the system starts with nobody behind it
+    (schedule, dependency) follows accounts.access.job_may_use_context.
+    `manage.py runjob` is a local admin tool and is not checked.
+    """
+    if trigger == Trigger.CLI:
+        return
+    if user is None:
+        context = choose_context(job, context_name)
+        if not job_may_use_context(job, context):
+            raise RunInputError(
+                {
+                    "context": [
+                        f"Runs the system starts for job {job.name!r} may not use context "
+                        f"{context.name!r}: it is restricted to groups, and people outside them may "
+                        "change the job. Make it the job's default context, or restrict the job to "
+                        "groups that may see it."
+                    ]
+                }
+            )
+        return
+    if context_name:
+        usable = usable_contexts(user)
+        if not usable.filter(name=context_name).exists():
+            # The same words as contexts.resolution.choose_context, listing only what the user may see.
+            known = ", ".join(usable.order_by("name").values_list("name", flat=True)) or "none yet"
+            raise RunInputError({"context": [f"No context named {context_name!r}; known: {known}."]})
+    elif not may_use_context(user, choose_context(job, None)):
+        raise RunInputError(
+            {
+                "context": [
+                    f"Job {job.name!r} runs by default in a context you may not use; "
+                    'name one you may use in "context".'
+                ]
+            }
+        )
+
+
 def start_execution(
     job: Job,
     *,
@@ -69,13 +113,15 @@ def start_execution(
     `enqueue_task=False` the caller runs it itself (`manage.py runjob`, which
     may also pass `given_connections` standing in for the context's credentials).
 
-    Raises RunInputError (bad context/parameters, invalid graph) or Conflict
-    (the job already runs `max_concurrent` executions).
+    Raises RunInputError (bad context/parameters, a context the run may not
+    use (check_context_grant), invalid graph) or Conflict (the job already runs
+    `max_concurrent` executions).
     """
     if idempotency_key:
         existing = Execution.objects.filter(job=job, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    check_context_grant(job, context_name, user, trigger)
     resolved = check_job_runs(job, context_name, overrides, given_connections)
     try:
         with transaction.atomic():

@@ -2,12 +2,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from accounts.access import restrict_to_groups
+from accounts.access import may_change_job, restrict_to_groups, usable_contexts
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
-from execution.control import check_job_runs, record_start, request_action, start_execution
+from execution.control import (
+    check_context_grant,
+    check_job_runs,
+    record_start,
+    request_action,
+    start_execution,
+)
 from execution.engine.graph import validate_components
 from execution.models import Action, Trigger
 from jobs.config import JobConfigSerializer
@@ -72,7 +78,8 @@ class JobAdminForm(forms.ModelForm):
 class JobAdmin(admin.ModelAdmin):
     form = JobAdminForm
     list_display = ["name", "description", "default_context", "component_count", "schedule", "updated_at"]
-    list_filter = ["default_context", "components__type", "created_at"]
+    # Only contexts the listed (visible) jobs use: the plain filter would list every context.
+    list_filter = [("default_context", admin.RelatedOnlyFieldListFilter), "components__type", "created_at"]
     search_fields = ["name", "description", "components__name"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ComponentInline, JobDependencyInline]
@@ -83,6 +90,23 @@ class JobAdmin(admin.ModelAdmin):
         # Restricted jobs stay invisible to staff outside their groups, as in the API
         # (a pk subquery rather than restrict_to_groups' DISTINCT, which bulk delete refuses).
         return jobs.filter(pk__in=restrict_to_groups(Job.objects.all(), request.user).values("pk"))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "default_context":
+            # A hidden context is not offered, and naming one is "not one of the available choices".
+            kwargs["queryset"] = usable_contexts(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # A job whose default context the user may not use is read-only to them (as in the API).
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or may_change_job(request.user, obj)
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or may_change_job(request.user, obj)
+        )
 
     def has_control_permission(self, request):
         return request.user.has_perm("execution.control_execution")
@@ -124,6 +148,8 @@ class JobAdmin(admin.ModelAdmin):
     def validate_jobs(self, request, queryset):
         for job in queryset:
             try:
+                # Checked like a start by this user, so a hidden context's details stay hidden.
+                check_context_grant(job, None, request.user, Trigger.UI)
                 check_job_runs(job, None, None)
             except RunInputError as error:
                 problems = "; ".join(f"{key}: {' '.join(texts)}" for key, texts in error.details.items())

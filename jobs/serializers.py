@@ -1,6 +1,7 @@
 from django.db import transaction
 from rest_framework import serializers
 
+from accounts.access import usable_contexts
 from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
@@ -38,6 +39,21 @@ class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers
     )
 
 
+class UsableContextField(serializers.SlugRelatedField):
+    """A context by name, among those the caller may use: a hidden one answers
+    exactly like a name that does not exist."""
+
+    default_error_messages = {"does_not_exist": "No context named '{value}'."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="name", queryset=Context.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        # Without a request (an internal caller, not a person) every context may be named.
+        request = self.context.get("request")
+        return usable_contexts(request.user) if request is not None else super().get_queryset()
+
+
 class JobBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
@@ -47,9 +63,7 @@ class JobBriefSerializer(serializers.ModelSerializer):
 class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
     computed_fields = ("config",)  # the effective config, defaults filled in (to_representation)
 
-    default_context = serializers.SlugRelatedField(
-        slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
-    )
+    default_context = UsableContextField(allow_null=True, required=False)
     config = JobConfigSerializer(required=False)
     components = ComponentSerializer(many=True, required=False, source="component_list")
     depends_on = UpstreamSerializer(

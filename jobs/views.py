@@ -4,10 +4,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.access import visible_jobs
+from accounts.access import may_change_job, visible_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
@@ -41,6 +42,15 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return visible_jobs(self.request, super().get_queryset())
+
+    def get_object(self):
+        job = super().get_object()
+        if self.request.method not in SAFE_METHODS and not may_change_job(self.request.user, job):
+            raise PermissionDenied(
+                f"Job {job.name!r} runs by default in a context you may not use, so you may not "
+                "change or delete it; ask an admin or a member of that context's groups."
+            )
+        return job
 
     # Components and upstream links come as plain rows: a page of 50 jobs has ~100 components.
     def paginate_queryset(self, queryset):

@@ -6,8 +6,10 @@ import re
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from jobs.models import Job
 from monitoring.models import CustomMetric
 
 # Prometheus-compatible names, so a series can be exported as it is.
@@ -94,9 +96,21 @@ def record_custom_metrics(metrics: list[dict], execution=None) -> list[CustomMet
     return CustomMetric.objects.bulk_create(rows)
 
 
-def query_series(*, name=None, labels=None, since=None, until=None) -> dict:
-    """Points grouped into series (one per name and label set), with summary statistics."""
-    queryset = CustomMetric.objects.all()
+def visible_metrics(jobs):
+    """The values the caller may see, given the jobs they may see: those recorded by
+    runs of those jobs, and those posted through the API, unless a `job` label
+    names a job outside `jobs`."""
+    metrics = CustomMetric.objects.filter(Q(execution__isnull=True) | Q(execution__job__in=jobs))
+    hidden_names = list(Job.objects.exclude(pk__in=jobs.values("pk")).values_list("name", flat=True))
+    if hidden_names:
+        metrics = metrics.filter(~Q(labels__has_key="job") | ~Q(labels__job__in=hidden_names))
+    return metrics
+
+
+def query_series(*, jobs, name=None, labels=None, since=None, until=None) -> dict:
+    """Points grouped into series (one per name and label set), with summary statistics,
+    among the values of `jobs` (see visible_metrics)."""
+    queryset = visible_metrics(jobs)
     if name:
         queryset = queryset.filter(name=name)
     for key, value in (labels or {}).items():

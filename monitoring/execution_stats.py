@@ -1,6 +1,10 @@
 """Job, component and execution statistics read from Execution rows, and the
 job/component health checks built on them.
 
+Each function counts only the executions of `jobs`, the jobs the caller may
+see (accounts.access.visible_jobs), so no figure reveals a job hidden from
+them; `None` is the whole system.
+
 Per-component counters are stored on each execution by component name; the
 component's type comes from the counters when present, else from the job's
 current definition.
@@ -16,7 +20,7 @@ from django.utils import timezone
 
 from execution.engine.registry import SINK, UnknownComponentType, all_specs, get_spec
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, State
-from jobs.models import Component, Job
+from jobs.models import Component
 from monitoring.health import DEGRADED, FAILING, OK, worst
 from monitoring.models import ArchivedTotal
 
@@ -75,17 +79,21 @@ class CounterReader:
         return counters.get("type") or self.types.get(execution["job_id"], {}).get(component, UNKNOWN_TYPE)
 
 
-def _finished_between(since: datetime, until: datetime, **filters) -> list[dict]:
+def _executions_of(jobs):
+    return Execution.objects.all() if jobs is None else Execution.objects.filter(job__in=jobs)
+
+
+def _finished_between(since: datetime, until: datetime, jobs) -> list[dict]:
     return list(
-        Execution.objects.filter(finished_at__gte=since, finished_at__lte=until, **filters).values(
-            "id", "job_id", "state", "counters", "error", "started_at", "finished_at"
-        )
+        _executions_of(jobs)
+        .filter(finished_at__gte=since, finished_at__lte=until)
+        .values("id", "job_id", "state", "counters", "error", "started_at", "finished_at")
     )
 
 
-def throughput(since: datetime, until: datetime) -> dict:
+def throughput(since: datetime, until: datetime, *, jobs) -> dict:
     """Finished executions, rows moved and failure rate over a window."""
-    executions = _finished_between(since, until)
+    executions = _finished_between(since, until, jobs)
     reader = CounterReader(executions)
     states = Counter(execution["state"] for execution in executions)
     rows = sum(reader.rows_moved(execution) for execution in executions)
@@ -108,35 +116,40 @@ def throughput(since: datetime, until: datetime) -> dict:
     }
 
 
-def active_counts() -> dict[str, int]:
+def active_counts(*, jobs) -> dict[str, int]:
     counts = dict(
-        Execution.objects.filter(state__in=ACTIVE_STATES).values_list("state").annotate(n=Count("id"))
+        _executions_of(jobs).filter(state__in=ACTIVE_STATES).values_list("state").annotate(n=Count("id"))
     )
     return {state: counts.get(state, 0) for state in ACTIVE_STATES}
 
 
-def state_counts() -> dict[str, int]:
-    counts = dict(Execution.objects.values_list("state").annotate(n=Count("id")))
+def state_counts(*, jobs) -> dict[str, int]:
+    counts = dict(_executions_of(jobs).values_list("state").annotate(n=Count("id")))
     return {state: counts.get(state, 0) for state in State.values}
 
 
-def execution_metrics(since: datetime, until: datetime) -> dict:
-    return {"window": {"since": since, "until": until}, "now": active_counts(), **throughput(since, until)}
+def execution_metrics(since: datetime, until: datetime, *, jobs) -> dict:
+    return {
+        "window": {"since": since, "until": until},
+        "now": active_counts(jobs=jobs),
+        **throughput(since, until, jobs=jobs),
+    }
 
 
-def job_metrics(since: datetime, until: datetime) -> list[dict]:
+def job_metrics(since: datetime, until: datetime, *, jobs) -> list[dict]:
     """Per job: executions by state (all time), and over the window success rate and rows moved."""
+    executions = _executions_of(jobs)
     by_state = defaultdict(dict)
-    for job_id, state, count in Execution.objects.values_list("job_id", "state").annotate(n=Count("id")):
+    for job_id, state, count in executions.values_list("job_id", "state").annotate(n=Count("id")):
         by_state[job_id][state] = count
-    last_runs = dict(Execution.objects.values_list("job_id").annotate(last=Max("queued_at")))
-    window = _finished_between(since, until)
+    last_runs = dict(executions.values_list("job_id").annotate(last=Max("queued_at")))
+    window = _finished_between(since, until, jobs)
     reader = CounterReader(window)
     per_job = defaultdict(list)
     for execution in window:
         per_job[execution["job_id"]].append(execution)
     results = []
-    for job in Job.objects.order_by("name").only("id", "name"):
+    for job in jobs.order_by("name").only("id", "name"):
         runs = per_job.get(job.pk, [])
         succeeded = sum(1 for run in runs if run["state"] == State.SUCCEEDED)
         results.append(
@@ -152,10 +165,10 @@ def job_metrics(since: datetime, until: datetime) -> list[dict]:
     return results
 
 
-def component_metrics(since: datetime, until: datetime, include_idle: bool = False) -> list[dict]:
+def component_metrics(since: datetime, until: datetime, *, jobs, include_idle: bool = False) -> list[dict]:
     """Per component type over the window: runs, rows in/out/rejected, rows/s, failures.
     With include_idle, every type of the catalogue appears, run or not."""
-    executions = _finished_between(since, until)
+    executions = _finished_between(since, until, jobs)
     reader = CounterReader(executions)
     totals = defaultdict(Counter)
     if include_idle:
@@ -200,18 +213,19 @@ def _last_due(schedule: str, time_zone: str, now: datetime) -> datetime | None:
         return None
 
 
-def check_jobs() -> dict:
+def check_jobs(*, jobs) -> dict:
     """Failing jobs (their last finished run failed) and overdue scheduled jobs."""
     now = timezone.now()
-    jobs = list(Job.objects.order_by("name").only("id", "name", "config"))
+    executions = _executions_of(jobs)
+    checked = list(jobs.order_by("name").only("id", "name", "config"))
     latest_finished = {}
     for job_id, state, finished_at in (
-        Execution.objects.filter(state__in=FINISHED_STATES).order_by("job_id", "-finished_at", "-id")
+        executions.filter(state__in=FINISHED_STATES).order_by("job_id", "-finished_at", "-id")
     ).values_list("job_id", "state", "finished_at"):
         latest_finished.setdefault(job_id, (state, finished_at))
-    last_queued = dict(Execution.objects.values_list("job_id").annotate(last=Max("queued_at")))
+    last_queued = dict(executions.values_list("job_id").annotate(last=Max("queued_at")))
     failing, overdue = [], []
-    for job in jobs:
+    for job in checked:
         state, finished_at = latest_finished.get(job.pk, (None, None))
         if state == State.FAILED:
             failing.append({"id": job.pk, "name": job.name, "failed_at": finished_at})
@@ -229,17 +243,17 @@ def check_jobs() -> dict:
         parts.append(f"overdue: {', '.join(job['name'] for job in overdue)}")
     return {
         "status": status,
-        "message": "; ".join(parts) if parts else f"{len(jobs)} jobs, none failing or overdue.",
-        "jobs": len(jobs),
+        "message": "; ".join(parts) if parts else f"{len(checked)} jobs, none failing or overdue.",
+        "jobs": len(checked),
         "failing": failing,
         "overdue": overdue,
     }
 
 
-def check_components() -> dict:
+def check_components(*, jobs) -> dict:
     """Error rate per component type over the last 24 hours."""
     now = timezone.now()
-    types = component_metrics(now - COMPONENT_HEALTH_WINDOW, now)
+    types = component_metrics(now - COMPONENT_HEALTH_WINDOW, now, jobs=jobs)
     results = []
     for item in types:
         rate = item["error_rate"]
@@ -265,18 +279,15 @@ def check_components() -> dict:
     }
 
 
-def finished_totals() -> dict:
-    """All-time finished executions by state and rows moved, including executions
-    the retention job already deleted (so Prometheus counters never go down)."""
-    archived = dict(ArchivedTotal.objects.values_list("name", "value"))
-    states = dict(
-        Execution.objects.filter(state__in=FINISHED_STATES).values_list("state").annotate(n=Count("id"))
-    )
-    executions = list(
-        Execution.objects.filter(state__in=FINISHED_STATES).values(
-            "id", "job_id", "state", "counters", "error"
-        )
-    )
+def finished_totals(jobs=None) -> dict:
+    """All-time finished executions by state and rows moved. For the whole system
+    (no `jobs`) that includes the executions the retention job already deleted, so
+    Prometheus counters never go down; those belong to no job any more, so they
+    are not counted for a list of jobs."""
+    archived = dict(ArchivedTotal.objects.values_list("name", "value")) if jobs is None else {}
+    finished = _executions_of(jobs).filter(state__in=FINISHED_STATES)
+    states = dict(finished.values_list("state").annotate(n=Count("id")))
+    executions = list(finished.values("id", "job_id", "state", "counters", "error"))
     reader = CounterReader(executions)
     return {
         "by_state": {

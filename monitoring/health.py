@@ -180,11 +180,16 @@ def _probe_all(targets) -> dict:
     return results
 
 
-def check_external() -> dict:
-    """TCP reachability of every credential's host (secrets are never read)."""
+def check_external(*, contexts) -> dict:
+    """TCP reachability of the hosts of the credentials of `contexts` (the ones the
+    caller may see; secrets are never read)."""
     from contexts.models import Credential
 
-    credentials = list(Credential.objects.select_related("context").order_by("context__name", "name"))
+    credentials = list(
+        Credential.objects.filter(context__in=contexts)
+        .select_related("context")
+        .order_by("context__name", "name")
+    )
     targets, results = {}, []
     for credential in credentials:
         host, port = _endpoint(credential)

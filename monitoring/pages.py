@@ -2,6 +2,7 @@
 small server-rendered charts (executions and rows written per day)."""
 
 from datetime import timedelta
+from functools import partial
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
@@ -14,13 +15,12 @@ from monitoring import execution_stats, health
 
 CHART_DAYS = 14
 RECENT_FAILURES = 8
-# Only checks that answer quickly and say nothing about jobs the user cannot see;
-# the full report, external services included, is GET /api/v1/health.
+# Only checks that answer quickly; the full report, external services included,
+# is GET /api/v1/health.
 QUICK_CHECKS = {
     "database": health.check_database,
     "migrations": health.check_migrations,
     "worker": health.check_worker,
-    "components": execution_stats.check_components,
 }
 
 
@@ -31,7 +31,7 @@ def dashboard(request):
     days = daily_totals(executions, CHART_DAYS)
     context = {
         "section": "dashboard",
-        "health": health_summary({job.pk for job in jobs.only("id")}),
+        "health": health_summary(jobs),
         "running": executions.filter(state__in=ACTIVE_STATES).order_by("-id"),
         "failures": executions.filter(state=State.FAILED).order_by("-finished_at", "-id")[:RECENT_FAILURES],
         "runs_chart": bar_chart(days, [("succeeded", "ok"), ("failed", "failed"), ("other", "other")]),
@@ -41,22 +41,22 @@ def dashboard(request):
         "chart_days": CHART_DAYS,
         "can_control": can_control(request.user),
         # The page reloads when this changes, so runs started elsewhere appear.
-        "active_total": sum(execution_stats.active_counts().values()),
+        "active_total": sum(execution_stats.active_counts(jobs=jobs).values()),
     }
     return render(request, "monitoring/dashboard.html", context)
 
 
-def health_summary(visible_job_ids: set[int]) -> dict:
-    report = health.run_checks(QUICK_CHECKS)
+def health_summary(jobs) -> dict:
+    """The quick checks, plus components and jobs over the jobs the user may see."""
+    report = health.run_checks(
+        {**QUICK_CHECKS, "components": partial(execution_stats.check_components, jobs=jobs)}
+    )
     checks = [{"name": name, **check} for name, check in report["checks"].items()]
-    jobs = execution_stats.check_jobs()
-    failing = [job for job in jobs["failing"] if job["id"] in visible_job_ids]
-    overdue = [job for job in jobs["overdue"] if job["id"] in visible_job_ids]
-    jobs_status = health.FAILING if failing else (health.DEGRADED if overdue else health.OK)
+    job_health = execution_stats.check_jobs(jobs=jobs)
     return {
-        "status": health.worst([report["status"], jobs_status]),
+        "status": health.worst([report["status"], job_health["status"]]),
         "checks": checks,
-        "jobs": {"status": jobs_status, "failing": failing, "overdue": overdue},
+        "jobs": {key: job_health[key] for key in ("status", "failing", "overdue")},
     }
 
 

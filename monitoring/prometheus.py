@@ -5,6 +5,11 @@ gunicorn worker answers with the same numbers: no per-process registries to merg
 Auth: any authenticated API credential (`Authorization: Token ...` works in a
 Prometheus scrape config), or no credential from an address listed in the
 setting METRICS_ALLOW_ANONYMOUS_FROM (default: localhost only).
+
+Execution figures count the executions of the jobs the caller may see (an
+anonymous scrape sees the jobs open to everyone); the totals of executions
+already deleted by retention belong to no job any more and are added only for
+a caller who sees every job (an admin). HTTP and worker figures are server-wide.
 """
 
 import ipaddress
@@ -17,6 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from accounts.access import sees_every_job, visible_jobs
 from monitoring import execution_stats, health, request_metrics
 
 DEFAULT_ANONYMOUS_FROM = ["127.0.0.1/32", "::1/128"]
@@ -27,7 +33,11 @@ def _bucket_label(bound: float) -> str:
 
 
 class StoredDataCollector:
-    """A prometheus_client collector reading everything at collect() time."""
+    """A prometheus_client collector reading everything at collect() time, with the
+    execution figures over `jobs` (None: the whole system)."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
 
     def collect(self):
         yield from self._requests()
@@ -60,10 +70,10 @@ class StoredDataCollector:
         current = GaugeMetricFamily(
             "etlsite_executions", "Executions stored now, by state.", labels=["state"]
         )
-        for state, count in execution_stats.state_counts().items():
+        for state, count in execution_stats.state_counts(jobs=self.jobs).items():
             current.add_metric([state], count)
         yield current
-        totals = execution_stats.finished_totals()
+        totals = execution_stats.finished_totals(self.jobs)
         finished = CounterMetricFamily(
             "etlsite_executions_finished",
             "Executions that ended, by final state (all time).",
@@ -89,9 +99,9 @@ class StoredDataCollector:
         )
 
 
-def exposition() -> bytes:
+def exposition(request) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoredDataCollector())
+    registry.register(StoredDataCollector(None if sees_every_job(request) else visible_jobs(request)))
     return generate_latest(registry)
 
 
@@ -121,4 +131,4 @@ class PrometheusView(APIView):
     schema = None
 
     def get(self, request):
-        return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+        return HttpResponse(exposition(request), content_type=CONTENT_TYPE_LATEST)

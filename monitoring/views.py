@@ -1,6 +1,14 @@
-"""The Metrics and Setup routes. Views stay thin: the work is in the modules they call."""
+"""The Metrics and Setup routes. Views stay thin: the work is in the modules they call.
+
+Figures about jobs, executions, custom metrics and credentials' hosts count only
+what the caller may see (accounts.access): their jobs and contexts. Figures
+about the server itself (CPU, memory, disk, network, API requests per route,
+workers and queue depth, database and migrations) are the same for every
+authenticated caller.
+"""
 
 from datetime import timedelta
+from functools import partial
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -12,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
+from accounts.access import visible_contexts, visible_jobs
 from etlsite.errors import error_body
 from monitoring import (
     configuration,
@@ -71,7 +80,7 @@ class PerformanceView(APIView):
             {
                 "window": {"since": since, "until": until},
                 "requests": request_summary(since, until),
-                "etl": execution_stats.throughput(since, until),
+                "etl": execution_stats.throughput(since, until, jobs=visible_jobs(request)),
             }
         )
 
@@ -170,6 +179,7 @@ class CustomMetricsView(APIView):
         since, until = time_range(params, timedelta(hours=24))
         try:
             result = custom_metrics.query_series(
+                jobs=visible_jobs(request),
                 name=params.get("name"),
                 labels=parse_labels(params.getlist("label")),
                 since=since,
@@ -197,7 +207,10 @@ class JobMetricsView(APIView):
         """Per job: executions by state, and over the window (default 7d) success rate and rows moved."""
         since, until = time_range(request.query_params, timedelta(days=7))
         return Response(
-            {"window": {"since": since, "until": until}, "jobs": execution_stats.job_metrics(since, until)}
+            {
+                "window": {"since": since, "until": until},
+                "jobs": execution_stats.job_metrics(since, until, jobs=visible_jobs(request)),
+            }
         )
 
 
@@ -209,7 +222,9 @@ class ComponentMetricsView(APIView):
         return Response(
             {
                 "window": {"since": since, "until": until},
-                "component_types": execution_stats.component_metrics(since, until, include_idle=True),
+                "component_types": execution_stats.component_metrics(
+                    since, until, jobs=visible_jobs(request), include_idle=True
+                ),
             }
         )
 
@@ -219,20 +234,22 @@ class ExecutionMetricsView(APIView):
     def get(self, request):
         """Running, queued and paused now; throughput and failure rate over the window (default 24h)."""
         since, until = time_range(request.query_params, timedelta(hours=24))
-        return Response(execution_stats.execution_metrics(since, until))
+        return Response(execution_stats.execution_metrics(since, until, jobs=visible_jobs(request)))
 
 
 # --- Health -------------------------------------------------------------------------
 
 
-def _all_checks() -> dict:
+def _all_checks(request) -> dict:
+    """Every check, the job, component and external ones over what the caller may see."""
+    jobs = visible_jobs(request)
     return {
         "database": health.check_database,
         "migrations": health.check_migrations,
         "worker": health.check_worker,
-        "jobs": execution_stats.check_jobs,
-        "components": execution_stats.check_components,
-        "external": health.check_external,
+        "jobs": partial(execution_stats.check_jobs, jobs=jobs),
+        "components": partial(execution_stats.check_components, jobs=jobs),
+        "external": partial(health.check_external, contexts=visible_contexts(request)),
     }
 
 
@@ -240,7 +257,7 @@ class HealthView(APIView):
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         """Overall health: 503 when the database or migrations fail, else ok or degraded."""
-        report = health.run_checks(_all_checks())
+        report = health.run_checks(_all_checks(request))
         summary = {
             name: {"status": check["status"], "message": check["message"]}
             for name, check in report["checks"].items()
@@ -249,8 +266,8 @@ class HealthView(APIView):
         return health_response(report)
 
 
-def _single_checks() -> dict:
-    return {**_all_checks(), "database": health.check_database_and_migrations}
+def _single_checks(request) -> dict:
+    return {**_all_checks(request), "database": health.check_database_and_migrations}
 
 
 class SingleCheckView(APIView):
@@ -260,7 +277,7 @@ class SingleCheckView(APIView):
 
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
-        report = health.run_checks({self.check_name: _single_checks()[self.check_name]})
+        report = health.run_checks({self.check_name: _single_checks(request)[self.check_name]})
         check = report["checks"][self.check_name]
         body = {**check, "checked_at": report["checked_at"]}
         if check["status"] == health.FAILING:
@@ -311,7 +328,7 @@ class DetailedHealthView(APIView):
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         """Every check with its details and timing, plus version and uptime."""
-        report = health.run_checks(_all_checks())
+        report = health.run_checks(_all_checks(request))
         report["version"] = info.version_info()
         return health_response(report)
 

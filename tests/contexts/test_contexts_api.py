@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from accounts.models import AuditEvent
 from contexts.models import Context
 from tests.api_base import APICRUDTests, assert_error_body
+from tests.conftest import client_for, make_user
 from tests.contexts.factories import PASSWORD, add_credential, add_parameter, make_context
 from tests.jobs.factories import make_job
 
@@ -27,6 +28,14 @@ class TestContextsAPI(APICRUDTests):
 
     def create_payload(self, index):
         return {"name": f"new_{index}", "description": "d", "is_default": False}
+
+    @pytest.fixture
+    def writer_client(self, db):
+        # These contexts hold a credential, and deleting a context deletes its
+        # credentials: that needs delete_credential too
+        # (tests/security/test_context_delete_permission.py).
+        perms = [self.permission(action) for action in self.permission_actions]
+        return client_for(make_user("writer", *perms, "contexts.delete_credential"))
 
 
 def test_a_created_context_comes_back_in_the_contract_shape(admin_client):
