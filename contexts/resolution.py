@@ -16,6 +16,8 @@ line and error message of the run.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from contexts import crypto
 from contexts.models import Context, Credential
 from contexts.redaction import MASK, redact
@@ -83,7 +85,9 @@ def resolve_run_inputs(
             {name: value for name, value in known_values.items() if name not in secret_values}, environment
         )
         # The substituted values meet the same rules as values written in the job.
-        for problem in validate_components(substituted, values=expression_values):
+        for problem in validate_components(
+            substituted, values=expression_values, data_roots=settings.ETL_DATA_ROOTS
+        ):
             problems[f"components.{problem.component}.{problem.field or 'config'}"].append(problem.message)
         _check_connections(substituted, context, credentials, given, problems, with_placeholders=True)
         if problems:

@@ -10,6 +10,7 @@ the worker acts on them at the next batch boundary.
 import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.models import Schedule
@@ -36,7 +37,7 @@ def check_job_runs(job: Job, context_name: str | None, overrides: dict | None, g
         raise RunInputError(
             {"components": [f"Job {job.name!r} has no components; add some before running it."]}
         )
-    problems = validate_components(components)
+    problems = validate_components(components, data_roots=settings.ETL_DATA_ROOTS)
     if problems:
         raise RunInputError(
             {f"components.{p.component}.{p.field or 'config'}": [p.message] for p in problems}

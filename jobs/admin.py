@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
@@ -38,7 +39,7 @@ class ComponentFormSet(forms.BaseInlineFormSet):
             for form in sorted(self.forms, key=lambda f: f.cleaned_data.get("position") or 0)
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        problems = validate_components(components)
+        problems = validate_components(components, data_roots=settings.ETL_DATA_ROOTS)
         if problems:
             raise ValidationError([problem.describe() for problem in problems])
 

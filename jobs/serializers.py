@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import transaction
 from rest_framework import serializers
 
@@ -21,7 +22,7 @@ class ComponentSerializer(FastRepresentationMixin, StrictFieldsMixin, serializer
 
 def validate_component_graph(components: list[dict]) -> list[dict]:
     """Check the graph with the engine's registry; one 400 lists every problem."""
-    problems = validate_components(components)
+    problems = validate_components(components, data_roots=settings.ETL_DATA_ROOTS)
     if problems:
         raise serializers.ValidationError(
             [{"component": p.component, "field": p.field, "message": p.message} for p in problems]

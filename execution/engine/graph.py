@@ -5,6 +5,7 @@ naming the component and the field, so the API can answer one 400 that lists
 them all.
 """
 
+import difflib
 import re
 from collections import deque
 
@@ -12,10 +13,17 @@ from jsonschema import Draft202012Validator
 
 from execution.engine import expressions
 from execution.engine.errors import GraphError
-from execution.engine.placeholders import config_strings, path_matches
-from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
+from execution.engine.paths import containment_problem
+from execution.engine.placeholders import config_strings, has_placeholder, path_matches
+from execution.engine.registry import MAIN_PORT, UnknownComponentType, all_specs, get_spec
+from execution.engine.schema_hints import field_hints, output_hints
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Checks a value holding a `${placeholder}` can only pass once it is substituted
+# (at start, when the substituted config is validated again).
+_VALUE_CHECKS = ("pattern", "format", "enum", "minLength", "maxLength", "const")
+# Every file path in a component config is a field named `path`.
+PATH_FIELD = "config.path"
 
 
 def split_input(reference: str) -> tuple[str, str]:
@@ -28,6 +36,8 @@ def _schema_errors(spec, config) -> list[tuple[str, str]]:
     validator = Draft202012Validator(spec.config_schema)
     problems = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        if error.validator in _VALUE_CHECKS and has_placeholder(error.instance):
+            continue
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1] if "'" in error.message else ""
@@ -53,26 +63,50 @@ def _readable_message(error) -> str:
     return error.message
 
 
-def expression_problems(spec, config: dict, values: dict | None) -> list[tuple[str, str]]:
+def expression_problems(spec, config: dict, values: dict | None, hints=None) -> list[tuple[str, str]]:
     """(field, message) for every expression field of `config` the compiler refuses.
-    Without `values` (at save) placeholders are checked as unknown values."""
+    Without `values` (at save) placeholders are checked as unknown values;
+    `hints` (field path or "*" -> schema_hints.Hint) say what is known of the
+    columns the expression sees."""
+    hints = hints or {}
     problems = []
     for path, text in config_strings(config):
         for pattern, kind in spec.expression_fields.items():
             if path_matches(path, (pattern,)):
+                hint = hints.get(path, hints.get("*"))
+                options = {"hints": hint.columns, "complete_hints": hint.complete} if hint else {}
                 try:
-                    expressions.Expression(text, kind, values)
+                    expressions.Expression(text, kind, values, **options)
                 except expressions.ExpressionError as error:
                     problems.append((path, str(error)))
     return problems
 
 
-def validate_components(components: list[dict], values: dict | None = None) -> list[GraphError]:
-    """Check names, types, configs, expressions, inputs and acyclicity of a
-    component list; `values` are the placeholder values of a run (at start)."""
+def _path_problems(config: dict, data_roots: list[str] | None) -> list[tuple[str, str]]:
+    path = config.get("path")
+    if data_roots is None or not isinstance(path, str) or has_placeholder(path):
+        return []
+    problem = containment_problem(path, data_roots)
+    return [(PATH_FIELD, problem)] if problem else []
+
+
+def _unknown_type_message(type_name) -> str:
+    known = [spec.type for spec in all_specs()]
+    close = difflib.get_close_matches(str(type_name), known, n=1)
+    suggestion = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Unknown component type {type_name!r}.{suggestion} GET /api/v1/component-types/ lists the known ones."
+
+
+def validate_components(
+    components: list[dict], values: dict | None = None, data_roots: list[str] | None = None
+) -> list[GraphError]:
+    """Check names, types, configs, expressions, paths, inputs and acyclicity of
+    a component list. `values` are the placeholder values of a run (at start);
+    with `data_roots`, literal paths must stay inside them."""
     errors: list[GraphError] = []
     specs = {}
     seen = set()
+    config_failed = set()
     for component in components:
         name = component.get("name", "")
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
@@ -90,17 +124,14 @@ def validate_components(components: list[dict], values: dict | None = None) -> l
             spec = get_spec(component.get("type", ""))
         except UnknownComponentType:
             errors.append(
-                GraphError(
-                    f"Unknown component type {component.get('type')!r}; "
-                    "GET /api/v1/component-types/ lists the known ones.",
-                    component=name,
-                    field="type",
-                )
+                GraphError(_unknown_type_message(component.get("type")), component=name, field="type")
             )
             continue
         specs[name] = spec
         config = component.get("config", {})
         schema_problems = _schema_errors(spec, config)
+        if schema_problems:
+            config_failed.add(name)
         for field, message in schema_problems:
             errors.append(GraphError(message, component=name, field=field))
         check = getattr(spec.implementation, "check_config", None)
@@ -108,7 +139,7 @@ def validate_components(components: list[dict], values: dict | None = None) -> l
             for field, message in check(config):
                 errors.append(GraphError(message, component=name, field=f"config.{field}"))
         if not schema_problems:
-            for field, message in expression_problems(spec, config, values):
+            for field, message in _path_problems(config, data_roots):
                 errors.append(GraphError(message, component=name, field=field))
         check_inputs = getattr(spec.implementation, "check_inputs", None)
         if check_inputs and not schema_problems:
@@ -158,11 +189,20 @@ def validate_components(components: list[dict], values: dict | None = None) -> l
                     )
                 )
 
+    hints = {}
     if not errors:
         try:
-            topological_order(components)
+            hints = output_hints(components, topological_order(components))
         except GraphError as cycle:
             errors.append(cycle)
+    for component in components:
+        name = component.get("name", "")
+        if name in specs and name not in config_failed:
+            config = component.get("config") or {}
+            for field, message in expression_problems(
+                specs[name], config, values, field_hints(component, hints)
+            ):
+                errors.append(GraphError(message, component=name, field=field))
     return errors
 
 

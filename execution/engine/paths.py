@@ -49,3 +49,23 @@ def resolve_path(
     if not must_exist and not real.parent.is_dir():
         raise EngineError(f"The folder of {path!r} does not exist.", component=component, field=field)
     return real
+
+
+def containment_problem(path: str, data_roots: list[str]) -> str | None:
+    """Why a path given in a config can never be inside the data roots, or
+    None: what a job's save can tell before the file exists."""
+    if not path:
+        return "The path is empty."
+    if ".." in Path(path).parts:
+        return f"The path {path!r} contains '..'; give a path inside a data root."
+    given = Path(path)
+    if not given.is_absolute() or not data_roots:
+        return None
+    roots = [Path(root).resolve() for root in data_roots]
+    real = Path(os.path.realpath(given))
+    if any(real == root or real.is_relative_to(root) for root in roots):
+        return None
+    return (
+        f"The path {path!r} is outside the data roots ({', '.join(map(str, roots))}); "
+        "give a path relative to a data root, or inside one."
+    )

@@ -47,9 +47,10 @@ def test_it_runs_a_job_by_id(data_root):
 
 @pytest.mark.django_db
 def test_a_failing_job_exits_non_zero_naming_the_component(data_root):
-    make_job(
-        "bad", [SOURCE, {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "b > 1"}}]
-    )
+    # A CSV's columns are known only when it is read, so this fails at run time.
+    (data_root / "in.csv").write_text("a\n1\n")
+    csv = {"name": "src", "type": "csv_source", "config": {"path": "in.csv"}}
+    make_job("bad", [csv, {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "b > 1"}}])
     with pytest.raises(CommandError, match="component 'f'"):
         call_command("runjob", "bad")
 
@@ -139,9 +140,11 @@ def test_it_records_the_run_as_a_cli_execution_with_logs(data_root):
 def test_a_failed_cli_run_is_recorded_as_failed(data_root):
     from execution.models import Execution
 
+    (data_root / "in.csv").write_text("a\n1\n")
     job = make_job(
         "broken",
-        [SOURCE, {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "nope > 1"}},
+        [{"name": "src", "type": "csv_source", "config": {"path": "in.csv"}},
+         {"name": "f", "type": "filter", "inputs": ["src"], "config": {"where": "nope > 1"}},
          {"name": "out", "type": "csv_sink", "inputs": ["f"], "config": {"path": "b.csv"}}],
     )  # fmt: skip
     with pytest.raises(CommandError, match="component 'f'"):

@@ -182,14 +182,14 @@ def test_a_parameter_inside_an_expression_stays_one_literal_value(canaries, data
 
 
 @pytest.mark.django_db
-def test_a_text_parameter_compared_with_a_number_fails_the_run_clearly(canaries, data_root):
+def test_a_text_parameter_compared_with_a_number_is_refused_at_start(canaries, data_root):
     job = job_with_parameter("a > ${cond}")
-    with pytest.raises(CommandError) as failed:
+    with pytest.raises(CommandError) as refused:
         call_command(
             "runjob", job.name, "--param", f"cond=0 OR a IN (SELECT x FROM read_csv('{canaries['fifo']}'))"
         )
-    assert "component 't', field 'config.where'" in str(failed.value)
-    assert "cannot be compared" in str(failed.value)
+    assert "components.t.config.where" in str(refused.value)
+    assert "a whole number and text cannot be compared" in str(refused.value)
     assert not (data_root / "o.csv").exists()
 
 

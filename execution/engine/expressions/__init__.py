@@ -56,16 +56,18 @@ class Expression:
     save time, when only the structure can be checked); `polars(schema)`
     builds what runs for an input with that schema (cached per schema)."""
 
-    def __init__(self, text: str, kind: str, values: dict | None = None, schema=None):
+    def __init__(
+        self, text: str, kind: str, values: dict | None = None, schema=None, hints=None, complete_hints=False
+    ):
         self.text = text
         self.kind = kind
         self.values = values
         self.parsed = parse(text)
-        checked = Builder(self.parsed, kind, schema, values)
+        checked = Builder(self.parsed, kind, schema, values, hints, complete_hints)
         self.result = checked.build()
         # The input columns it reads (for projections and error messages).
         self.columns = frozenset(checked.columns)
-        self._built = {_schema_key(schema): self.result.expr}
+        self._built = {_schema_key(schema): self.result.expr} if hints is None else {}
 
     def polars(self, schema=None) -> pl.Expr:
         key = _schema_key(schema)

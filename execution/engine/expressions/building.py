@@ -83,11 +83,23 @@ class Builder:
     when known: then unknown columns, type clashes and text compared with a
     date are found here; without it only the structure is checked."""
 
-    def __init__(self, parsed: Parsed, kind: str, schema=None, values: dict | None = None):
+    def __init__(
+        self,
+        parsed: Parsed,
+        kind: str,
+        schema=None,
+        values: dict | None = None,
+        hints=None,
+        complete_hints=False,
+    ):
         self.parsed = parsed
         self.kind = kind
         self.schema = dict(schema) if schema is not None else None
         self.values = values
+        # At save time: column -> type (None: name only) of what is known of the
+        # input, all of its columns when `complete_hints` (schema_hints.py).
+        self.hints = hints
+        self.complete_hints = complete_hints
         self.columns: set[str] = set()
 
     def build(self) -> Typed:
@@ -274,15 +286,12 @@ def _column(b: Builder, node: exp.Column, agg):
         return _placeholder_value(b, int(marker[1]))
     if MARKER.search(name):
         b.refuse("A ${parameter} is a value: it cannot be (part of) a column name.")
-    dtype = None
-    if b.schema is not None:
-        if name not in b.schema:
-            close = difflib.get_close_matches(name, list(b.schema), n=1)
-            suggestion = f" Did you mean {close[0]!r}?" if close else ""
-            b.refuse(
-                f"Unknown column {name!r}.{suggestion} The input has: {', '.join(b.schema) or 'no columns'}."
-            )
-        dtype = b.schema[name]
+    known, complete = (b.schema, True) if b.schema is not None else (b.hints, b.complete_hints)
+    if complete and name not in known:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        b.refuse(f"Unknown column {name!r}.{suggestion} The input has: {', '.join(known) or 'no columns'}.")
+    dtype = known.get(name) if known is not None else None
     b.columns.add(name)
     return Typed(pl.col(name), type_of_dtype(dtype), bare=not agg, dtype=dtype)
 
