@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import ApiKey, AuditEvent, Scope
 from etlsite.serializers import StrictFieldsMixin
-from jobs.models import Job
+from jobs.serializers import VisibleJobField
 
 
 class LoginSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -21,9 +21,7 @@ class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), min_length=1, max_length=len(Scope.choices)
     )
-    jobs = serializers.SlugRelatedField(
-        slug_field="name", many=True, required=False, queryset=Job.objects.all()
-    )
+    jobs = VisibleJobField(many=True, required=False)
     expires_at = serializers.DateTimeField(
         source="expiry_date", required=False, allow_null=True, help_text="No expiry when null."
     )

@@ -7,6 +7,7 @@ from django.contrib import admin
 from accounts.access import restrict_to_groups, usable_contexts
 from contexts.models import Context, Credential, Parameter
 from contexts.values import ParameterType, coerce_value
+from jobs.admin import HiddenJobsUnnamedOnDeletePages
 
 KEEP_HINT = "Leave empty to keep the stored value."
 
@@ -133,7 +134,7 @@ class CredentialInline(admin.TabularInline):
 
 
 @admin.register(Context)
-class ContextAdmin(admin.ModelAdmin):
+class ContextAdmin(HiddenJobsUnnamedOnDeletePages, admin.ModelAdmin):
     list_display = ["name", "is_default", "description", "updated_at"]
     search_fields = ["name", "description"]
     fields = ["name", "description", "is_default", "environment", "allowed_groups"]

@@ -53,9 +53,6 @@ class Context(models.Model):
             Context.objects.filter(is_default=True).exclude(pk=self.pk).update(is_default=False)
         super().save(*args, **kwargs)
 
-    def default_for_job_names(self) -> list[str]:
-        return sorted(self.default_for_jobs.values_list("name", flat=True))
-
     @transaction.atomic
     def clone(self, name: str, description: str | None = None) -> "Context":
         """A copy under a new name, secrets included (copied still encrypted), never default."""

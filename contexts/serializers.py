@@ -1,7 +1,10 @@
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.functional import cached_property
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
+from accounts.access import hidden_job_names, name_taken
 from contexts.models import SECRET_LOOKING_KEY, Context, Credential, Parameter, context_name_validator
 from contexts.values import NAME_PATTERN, NAME_RULE, ParameterType, coerce_value
 from etlsite.serializers import StrictFieldsMixin
@@ -214,7 +217,9 @@ class ContextSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     environment = EnvironmentSerializer(required=False)
     parameters = ParameterSerializer(many=True, read_only=True)
     credentials = CredentialBriefSerializer(many=True, read_only=True)
-    default_for_jobs = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    default_for_jobs = serializers.SerializerMethodField(
+        help_text="The jobs you may see that run in this context by default."
+    )
     allowed_groups = serializers.SlugRelatedField(
         slug_field="name",
         many=True,
@@ -242,7 +247,24 @@ class ContextSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         # Only one context is default: saving one as default unmarks the others
         # (Context.save), so the database constraint must not turn into a 400.
         validators = []
-        extra_kwargs = {"is_default": {"validators": []}}
+        extra_kwargs = {
+            "is_default": {"validators": []},
+            "name": {
+                "validators": [
+                    context_name_validator,
+                    UniqueValidator(Context.objects.all(), name_taken("context")),
+                ]
+            },
+        }
+
+    def get_default_for_jobs(self, context) -> list[str]:
+        return [job.name for job in context.default_for_jobs.all() if job.name not in self._hidden_job_names]
+
+    @cached_property
+    def _hidden_job_names(self) -> frozenset[str]:
+        """Read once per serializer: a list's items share one child serializer."""
+        request = self.context.get("request")
+        return hidden_job_names(request) if request is not None else frozenset()
 
 
 class CloneSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -251,5 +273,5 @@ class CloneSerializer(StrictFieldsMixin, serializers.Serializer):
 
     def validate_name(self, name):
         if Context.objects.filter(name=name).exists():
-            raise serializers.ValidationError(f"A context named {name!r} already exists.")
+            raise serializers.ValidationError(name_taken("context"))
         return name

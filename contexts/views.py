@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.access import visible_contexts
+from accounts.access import name_jobs, visible_contexts
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from contexts import crypto
 from contexts.connectivity import TESTABLE_KINDS, check_credential
@@ -65,18 +65,20 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, context):
         self._check_may_delete_credentials_of(context)
-        jobs = context.default_for_job_names()
-        if jobs:
-            raise Conflict(
-                f"Context {context.name!r} is the default context of jobs {', '.join(jobs)}; "
-                "give those jobs another default_context first.",
-                details={"jobs": jobs},
-            )
+        if context.default_for_jobs.exists():
+            raise self._in_use(context)
         try:
             super().perform_destroy(context)
-        except ProtectedError as error:
-            names = sorted({str(obj) for obj in error.protected_objects})
-            raise Conflict(f"Context {context.name!r} is still referenced by: {', '.join(names)}.") from error
+        except ProtectedError as error:  # a job made it its default meanwhile
+            raise self._in_use(context) from error
+
+    def _in_use(self, context) -> Conflict:
+        jobs = name_jobs(self.request, context.default_for_jobs.all())
+        return Conflict(
+            f"Context {context.name!r} is the default context of these jobs: {jobs}; "
+            "give those jobs another default_context first.",
+            details=jobs.details(),
+        )
 
     def _check_may_delete_credentials_of(self, context):
         """Deleting a context deletes its credentials: that needs what deleting them one

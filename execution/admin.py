@@ -1,9 +1,12 @@
-"""Read-mostly admin: runs are created by starting jobs, not by hand."""
+"""Read-mostly admin: runs are created by starting jobs, not by hand.
+
+Runs and log lines of a job hidden from the user are hidden too, as in the API."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.access import visible_jobs
 from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
 
 
@@ -72,6 +75,9 @@ class ExecutionAdmin(admin.ModelAdmin):
             '<pre style="white-space: pre-wrap">{}</pre><a href="{}">All log lines</a>', rows, everything
         )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(job__in=visible_jobs(request).values("pk"))
+
     def has_add_permission(self, request):
         return False
 
@@ -82,6 +88,9 @@ class ExecutionLogAdmin(admin.ModelAdmin):
     list_filter = ["level"]
     search_fields = ["message", "component"]
     raw_id_fields = ["execution"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(execution__job__in=visible_jobs(request).values("pk"))
 
     def has_add_permission(self, request):
         return False

@@ -14,6 +14,9 @@ class ExecutionFilterSet(FilterSet):
     finished_after = IsoDateTimeFilter(field_name="finished_at", lookup_expr="gte")
     finished_before = IsoDateTimeFilter(field_name="finished_at", lookup_expr="lte")
     context = django_filters.CharFilter(field_name="context_name")
+    # By id, not a choice among every execution: "not one of the available choices"
+    # would tell a hidden job's run from a missing one.
+    parent = django_filters.NumberFilter()
 
     class Meta:
         model = Execution
@@ -23,6 +26,7 @@ class ExecutionFilterSet(FilterSet):
 class ExecutionEventFilterSet(FilterSet):
     since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    execution = django_filters.NumberFilter()
 
     class Meta:
         model = ExecutionEvent

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_q.models import Schedule
 
+from accounts.access import visible_wherever
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
@@ -145,19 +146,33 @@ def start_downstream_jobs(execution: Execution) -> list[Execution]:
     for link in links:
         if execution.state not in CONDITION_STATES[link.condition]:
             continue
+        # This run's log is read by everyone who may see its job: it names the
+        # downstream job only if they all may see that one too.
+        named = visible_wherever(link.downstream, execution.job)
         try:
             downstream, _ = start_execution(
                 link.downstream, context_name=execution.context_name or None, trigger=Trigger.DEPENDENCY
             )
         except START_PROBLEMS as error:
+            logger.warning(
+                "Downstream job %r of execution #%s not started: %s",
+                link.downstream.name,
+                execution.pk,
+                error,
+            )
             execution.add_log(
-                LogLevel.WARNING, f"Downstream job {link.downstream.name!r} not started: {error}"
+                LogLevel.WARNING,
+                f"Downstream job {link.downstream.name!r} not started: {error}"
+                if named
+                else f"A downstream job restricted to other groups was not started ({link.condition}); "
+                "an admin finds why in the server log.",
             )
             continue
         execution.add_log(
             LogLevel.INFO,
-            f"Started downstream job {link.downstream.name!r} ({link.condition}) "
-            f"as execution #{downstream.pk}.",
+            f"Started downstream job {link.downstream.name!r} ({link.condition}) as execution #{downstream.pk}."
+            if named
+            else f"Started a downstream job restricted to other groups ({link.condition}).",
         )
         started.append(downstream)
     return started

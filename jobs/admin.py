@@ -1,9 +1,23 @@
+from functools import partial
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects, quote
 from django.core.exceptions import ValidationError
+from django.db import router
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 
-from accounts.access import may_change_job, restrict_to_groups, usable_contexts
+from accounts.access import (
+    hidden_job_names,
+    may_change_job,
+    restrict_to_groups,
+    usable_contexts,
+    visible_jobs,
+    visible_links,
+)
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
@@ -60,6 +74,52 @@ class JobDependencyInline(admin.TabularInline):
     verbose_name_plural = "runs after (upstream jobs)"
     autocomplete_fields = ["upstream"]
 
+    # Links to upstream jobs hidden from the user are neither shown nor offered (nor
+    # touched when the others are saved), as in the API.
+    def get_queryset(self, request):
+        return visible_links(request, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "upstream":
+            kwargs["queryset"] = visible_jobs(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class HiddenJobsUnnamedOnDeletePages:
+    """Django's delete pages list by name every object a delete takes along or is
+    blocked by: a job the user may not see (a context's job, the other end of a
+    dependency) is listed without its name, as in the API's 409s."""
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        hidden = hidden_job_names(request)
+        if hidden:
+            collector = NestedObjects(using=router.db_for_write(self.model), origin=objs)
+            collector.collect(objs)
+            describe = partial(_listed, self.admin_site, hidden)
+            to_delete, protected = collector.nested(describe), [describe(obj) for obj in collector.protected]
+        return to_delete, model_count, perms_needed, protected
+
+
+def _listed(admin_site, hidden: frozenset[str], obj) -> str:
+    """`obj` as Django's delete pages list it (linked to its change page), unless it names a hidden job."""
+    opts = obj._meta
+    label = capfirst(opts.verbose_name)
+    if isinstance(obj, Job) and obj.name in hidden:
+        return f"{label}: a job you cannot see"
+    if isinstance(obj, JobDependency) and {obj.upstream.name, obj.downstream.name} & hidden:
+        return f"{label}: with a job you cannot see"
+    if admin_site.is_registered(type(obj)):
+        try:
+            url = reverse(
+                f"{admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=(quote(obj.pk),)
+            )
+        except NoReverseMatch:
+            pass
+        else:
+            return format_html('{}: <a href="{}">{}</a>', label, url, obj)
+    return f"{label}: {obj}"
+
 
 class JobAdminForm(forms.ModelForm):
     class Meta:
@@ -76,7 +136,7 @@ class JobAdminForm(forms.ModelForm):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(HiddenJobsUnnamedOnDeletePages, admin.ModelAdmin):
     form = JobAdminForm
     list_display = ["name", "description", "default_context", "component_count", "schedule", "updated_at"]
     # Only contexts the listed (visible) jobs use: the plain filter would list every context.

@@ -123,9 +123,6 @@ class Job(models.Model):
             for position, item in enumerate(components)
         )
 
-    def dependent_job_names(self) -> list[str]:
-        return sorted(link.downstream.name for link in self.downstream_links.select_related("downstream"))
-
 
 class Component(models.Model):
     """One node of a job's graph: its type comes from the engine's registry."""

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import audit
-from accounts.access import restrict_to_groups, visible_contexts
+from accounts.access import restrict_to_groups, visible_contexts, visible_links
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
@@ -147,6 +147,7 @@ def job_detail(request, job_id):
 def _render_job(request, job: Job, start_form, status: int = 200):
     components = job.component_dicts()
     executions = job.executions.select_related("started_by")
+    links = visible_links(request, JobDependency.objects.select_related("upstream", "downstream"))
     context = {
         "section": "jobs",
         "job": job,
@@ -157,8 +158,8 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "config": job.effective_config,
         "schedule": schedule_of(job),
         "health": stats.health_of(job),
-        "upstream": JobDependency.objects.filter(downstream=job).select_related("upstream"),
-        "downstream": JobDependency.objects.filter(upstream=job).select_related("downstream"),
+        "upstream": links.filter(downstream=job),
+        "downstream": links.filter(upstream=job),
         "recent": executions[:RECENT_RUNS],
         "active": executions.filter(state__in=ACTIVE_STATES),
         "can_control": can_control(request.user),

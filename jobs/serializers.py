@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import transaction
+from django.utils.functional import cached_property
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
-from accounts.access import usable_contexts
+from accounts.access import hidden_job_names, name_taken, usable_contexts, visible_jobs
 from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
@@ -10,7 +12,7 @@ from etlsite.fast_representation import FastRepresentationMixin
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.config import JobConfigSerializer
-from jobs.models import Job, JobDependency
+from jobs.models import Job, JobDependency, name_validator
 
 
 class ComponentSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
@@ -30,11 +32,26 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
+class VisibleJobField(serializers.SlugRelatedField):
+    """A job by name, among those the caller may see: a hidden one answers
+    exactly like a name that does not exist."""
+
+    default_error_messages = {"does_not_exist": "No job named '{value}'."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="name", queryset=Job.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        # Without a request (an internal caller, not a person) every job may be named.
+        request = self.context.get("request")
+        return visible_jobs(request) if request is not None else super().get_queryset()
+
+
 class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
-    job = serializers.SlugRelatedField(slug_field="name", source="upstream", queryset=Job.objects.all())
+    job = VisibleJobField(source="upstream")
     condition = serializers.ChoiceField(
         choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
     )
@@ -88,6 +105,9 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "name": {"validators": [name_validator, UniqueValidator(Job.objects.all(), name_taken("job"))]}
+        }
 
     def validate_components(self, components):
         return validate_component_graph(components)
@@ -95,7 +115,16 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
     def to_representation(self, job):
         data = super().to_representation(job)
         data["config"] = job.effective_config
+        if self._hidden_job_names:
+            data["depends_on"] = [d for d in data["depends_on"] if d["job"] not in self._hidden_job_names]
         return data
+
+    @cached_property
+    def _hidden_job_names(self) -> frozenset[str]:
+        """Upstream jobs the caller may not see are neither shown nor replaced. Read
+        once per serializer: a list's items share one child serializer."""
+        request = self.context.get("request")
+        return hidden_job_names(request) if request is not None else frozenset()
 
     def validate(self, attrs):
         self._refuse_misplaced_secrets(attrs)
@@ -167,11 +196,15 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
         job.__dict__.pop("prefetched_upstream_links", None)
         return job
 
-    @staticmethod
-    def _replace_upstreams(job, upstreams):
-        job.upstream_links.all().delete()
+    def _replace_upstreams(self, job, upstreams):
+        job.upstream_links.exclude(upstream__name__in=self._hidden_job_names).delete()
+        # A PATCH does not fill in the nested default (DRF's partial updates), hence the get.
         JobDependency.objects.bulk_create(
-            JobDependency(upstream=item["upstream"], downstream=job, condition=item["condition"])
+            JobDependency(
+                upstream=item["upstream"],
+                downstream=job,
+                condition=item.get("condition", JobDependency.Condition.ON_SUCCESS),
+            )
             for item in upstreams
         )
 
@@ -179,7 +212,7 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A dependency edge as the /jobs/{id}/dependencies sub-route shows and takes it."""
 
-    upstream = serializers.SlugRelatedField(slug_field="name", queryset=Job.objects.all())
+    upstream = VisibleJobField()
     downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:

@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.access import may_change_job, visible_jobs
+from accounts.access import may_change_job, name_jobs, visible_jobs, visible_links
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
@@ -78,17 +78,20 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
                 "stop them or let them finish first.",
                 details={"active_executions": active},
             )
-        dependents = job.dependent_job_names()
-        if dependents:
-            raise Conflict(
-                f"Jobs {', '.join(dependents)} depend on {job.name!r}; remove those dependencies first.",
-                details={"dependents": dependents},
-            )
+        dependents = Job.objects.filter(upstream_links__upstream=job)
+        if dependents.exists():
+            raise self._depended_on(job, dependents)
         try:
             super().perform_destroy(job)
-        except ProtectedError as error:
-            names = sorted({str(obj) for obj in error.protected_objects})
-            raise Conflict(f"{job.name!r} is still referenced by: {', '.join(names)}.") from error
+        except ProtectedError as error:  # a dependency was added meanwhile
+            raise self._depended_on(job, dependents) from error
+
+    def _depended_on(self, job, dependents) -> Conflict:
+        jobs = name_jobs(self.request, dependents)
+        return Conflict(
+            f"These jobs depend on {job.name!r}: {jobs}; remove those dependencies first.",
+            details=jobs.details("dependents"),
+        )
 
     @extend_schema(request=JobConfigSerializer, responses=JobConfigSerializer)
     @action(detail=True, methods=["get", "put"], url_path="config")
@@ -130,7 +133,7 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
     def dependencies(self, request, pk=None):
         """Upstream and downstream jobs with their conditions."""
         job = self.get_object()
-        edges = JobDependency.objects.select_related("upstream", "downstream")
+        edges = visible_links(request, JobDependency.objects.select_related("upstream", "downstream"))
         return Response(
             {
                 "upstream": JobDependencySerializer(edges.filter(downstream=job), many=True).data,
@@ -143,7 +146,7 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
     def add_dependency(self, request, pk=None):
         """Make this job run after `upstream` (by name) with a condition."""
         job = self.get_object()
-        serializer = JobDependencySerializer(data=request.data)
+        serializer = JobDependencySerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         upstream = serializer.validated_data["upstream"]
         if upstream.pk == job.pk:
@@ -162,7 +165,9 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)")
     def remove_dependency(self, request, pk=None, dependency_id=None):
         job = self.get_object()
-        link = get_object_or_404(JobDependency, pk=dependency_id, downstream=job)
+        link = get_object_or_404(
+            visible_links(request, JobDependency.objects.all()), pk=dependency_id, downstream=job
+        )
         before, link_id = JobDependencySerializer(link).data, link.pk
         link.delete()
         link.pk = link_id

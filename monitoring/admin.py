@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.access import visible_jobs
 from monitoring import configuration
+from monitoring.custom_metrics import visible_metrics
 from monitoring.models import CustomMetric, SystemSetting
 
 
@@ -46,6 +48,10 @@ class CustomMetricAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     date_hierarchy = "recorded_at"
     raw_id_fields = ["execution"]
+
+    # Values of runs of hidden jobs, or labelled with a hidden job's name, are hidden, as in the API.
+    def get_queryset(self, request):
+        return visible_metrics(visible_jobs(request))
 
     def has_add_permission(self, request):
         return False

@@ -1,9 +1,11 @@
 from django.db import transaction
 from rest_framework import serializers
 
+from accounts.access import name_jobs
 from etlsite.errors import Conflict
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.validation import CONSTRAINTS, SchemaDefinitionError
+from jobs.models import Job
 from schemas.models import FieldType, Schema, Severity, check_definition
 
 
@@ -112,10 +114,10 @@ class SchemaSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         rules = validated_data.pop("rules", None)
         new_name = validated_data.get("name", schema.name)
         if new_name != schema.name and schema.jobs_using():
-            jobs = schema.jobs_using()
+            jobs = name_jobs(self.context["request"], Job.objects.filter(name__in=schema.jobs_using()))
             raise Conflict(
-                f"Jobs {', '.join(jobs)} validate against {schema.name!r}; renaming it would break them.",
-                details={"jobs": jobs},
+                f"These jobs validate against {schema.name!r}: {jobs}; renaming it would break them.",
+                details=jobs.details(),
             )
         before = _comparable(schema.definition())
         for attr, value in validated_data.items():

@@ -8,9 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from accounts.access import name_jobs
 from accounts.audit import AuditedViewSetMixin, record
 from etlsite.errors import Conflict
 from execution.engine.validation import compile_schema
+from jobs.models import Job
 from schemas import exporters, importers
 from schemas.examples import example_records
 from schemas.filters import SchemaFilterSet
@@ -76,12 +78,11 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     }
 
     def perform_destroy(self, schema):
-        jobs = schema.jobs_using()
-        if jobs:
+        if schema.jobs_using():
+            jobs = name_jobs(self.request, Job.objects.filter(name__in=schema.jobs_using()))
             raise Conflict(
-                f"Jobs {', '.join(jobs)} validate against {schema.name!r}; "
-                "remove their validate components first.",
-                details={"jobs": jobs},
+                f"These jobs validate against {schema.name!r}: {jobs}; remove their validate components first.",
+                details=jobs.details(),
             )
         super().perform_destroy(schema)
 

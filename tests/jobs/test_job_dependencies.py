@@ -116,3 +116,13 @@ def test_adding_a_dependency_needs_the_change_permission(reader_client, chain):
         f"/api/v1/jobs/{load.pk}/dependencies", {"upstream": "transform"}, format="json"
     )
     assert_error_body(response, 403)
+
+
+def test_a_patched_depends_on_without_a_condition_runs_on_success(admin_client, chain):
+    _, transform = chain
+    make_job("other")
+    response = admin_client.patch(
+        f"/api/v1/jobs/{transform.pk}/", {"depends_on": [{"job": "other"}]}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert [(d["job"], d["condition"]) for d in response.json()["depends_on"]] == [("other", "on_success")]
