@@ -245,4 +245,6 @@ class MySQLSink(InsertingSink):
 
 
 def _message(error) -> str:
-    return str(error.args[1]) if len(error.args) > 1 else str(error)
+    text = str(error.args[1]) if len(error.args) > 1 else str(error)
+    # PyMySQL raises InterfaceError(0, '') on a connection the server closed.
+    return text or "the connection to the server is gone"
