@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -41,6 +42,8 @@ _TEMPORARY_FILE = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
 _STAGING_TABLE = re.compile(r"^_etl_[0-9a-f]{8}_")
 # What SQLite keeps beside a database while a write transaction is open.
 _SQLITE_SIDE_FILES = ("-journal", "-wal")
+# A DROP waiting for someone's lock on the table gives up by then (tried again later).
+REMOVE_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,12 @@ def _end_sqlite_transaction(database: Path) -> None:
 
 
 def _drop_staging_table(temporary: Temporary, connection: dict | None) -> None:
-    schema, table = table_parts(temporary.name, component=temporary.connection)
+    schema, table = table_parts(temporary.name, component="")
     if not _STAGING_TABLE.match(table):
         raise EngineError(f"{temporary.name!r} is not a staging table of a sink; not dropping it.")
     if connection is None:
         raise EngineError(f"No connection {temporary.connection!r} to drop {temporary.name} with.")
-    database = open_connection(connection, autocommit=True)
+    database = open_connection(connection, autocommit=True, deadline=time.time() + REMOVE_TIMEOUT_SECONDS)
     try:
         with database.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {MYSQL.table(schema, table)}")
