@@ -183,7 +183,10 @@ def test_sql_in_a_csv_header_is_only_a_column_name_in_postgres(admin_client, dat
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "bad_line, component, words",
-    [("oops,this,line,is,ragged\n", "rows", ["in.csv, line 52", "columns"]), ("77,nul\x00byte,1.5\n", "out", [])],
+    [
+        ("oops,this,line,is,ragged\n", "rows", ["in.csv, line 52", "columns"]),
+        ("77,nul\x00byte,1.5\n", "out", []),
+    ],
     ids=["ragged_line", "embedded_nul"],
 )
 def test_bad_data_into_postgres_leaves_the_table_as_it_was(
