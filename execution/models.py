@@ -351,6 +351,28 @@ class ExecutionEvent(models.Model):
         return f"#{self.execution_id} {change} by {self.by}"
 
 
+class ExecutionLeftover(models.Model):
+    """A temporary object a sink of the run was about to make (a temporary
+    file, a staging table, a write transaction on a SQLite file), stored
+    before the object exists and deleted once it is gone: what is still
+    here after the run ended is what it left, for the reaper to remove
+    (execution/engine/temporaries.py)."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="leftovers")
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20)
+    # A file path, a database file, or `schema.table`.
+    name = models.CharField(max_length=1000)
+    # The credential name a table is reached through.
+    connection = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"#{self.execution_id} {self.kind} {self.name}"
+
+
 class LogLevel(models.TextChoices):
     DEBUG = "debug"
     INFO = "info"

@@ -1,10 +1,17 @@
-"""Finding runs whose worker died, so none stays `running` forever.
+"""Finding runs whose worker died, so none stays `running` forever, and
+removing what they left.
 
 A run is abandoned when the process holding it is gone: on this machine we
 can tell at once (its pid is dead or belongs to a newer process); for other
 machines we rely on the heartbeat going stale. The reaper runs as a django-q2
 schedule every minute and whenever a worker process starts, so a worker
 killed mid-run is noticed as soon as django-q2 replaces it.
+
+A killed run cannot clean up after itself: its sinks' temporary files,
+staging tables and open SQLite transactions stay. Each was recorded
+(ExecutionLeftover) before it was made, so the reaper removes what is
+listed once it has failed the run, and every pass (and every start of a run
+of the same job) retries what could not be removed yet.
 """
 
 import logging
@@ -16,7 +23,10 @@ from django.conf import settings
 from django.db import transaction
 from django_q.models import Schedule
 
-from execution.models import ACTIVE_STATES, Execution, LogLevel
+from contexts.models import Credential
+from execution.engine import temporaries
+from execution.engine.temporaries import Temporary
+from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, LogLevel
 
 logger = logging.getLogger("execution.reaper")
 
@@ -72,6 +82,65 @@ def reap_abandoned_executions() -> list[int]:
                 execution.add_log(LogLevel.ERROR, reason)
         if reaped_now:
             logger.warning("Execution %s: %s", execution.pk, reason)
+            log_removal(execution, *remove_leftovers(execution))
             after_finish(execution)
             reaped.append(execution.pk)
+    sweep_leftovers()
     return reaped
+
+
+def remove_leftovers(execution: Execution, connections: dict | None = None) -> tuple[list[str], list[str]]:
+    """Remove what the run's sinks left; (what was removed, what was not and why).
+    What was not stays listed for the next try. Tables are reached through
+    `connections` (the run's own, in its worker) or the context's credentials."""
+    removed, remaining = [], []
+    for leftover in execution.leftovers.all():
+        temporary = Temporary(leftover.kind, leftover.name, leftover.connection)
+        try:
+            temporaries.remove(
+                temporary,
+                data_roots=list(settings.ETL_DATA_ROOTS),
+                connection=_connection(execution, leftover.connection, connections or {}),
+            )
+        except Exception as error:  # noqa: BLE001 - a file, a driver or a credential error: try again later
+            remaining.append(f"{temporary.describe()} ({error})")
+            continue
+        leftover.delete()
+        removed.append(temporary.describe())
+    return removed, remaining
+
+
+def _connection(execution: Execution, name: str, connections: dict) -> dict | None:
+    """The connection of that name; after the run, its context's credential
+    (a `runjob --connection` URL was never stored)."""
+    if not name:
+        return None
+    if name in connections:
+        return connections[name]
+    credential = Credential.objects.filter(context_id=execution.context_id, name=name).first()
+    if credential is None:
+        raise LookupError(f"the run's context has no credential {name!r} (any more)")
+    return credential.connection_dict()
+
+
+def log_removal(execution: Execution, removed: list[str], remaining: list[str]) -> None:
+    if removed:
+        execution.add_log(LogLevel.INFO, f"Removed what the run left: {'; '.join(removed)}.")
+    if remaining:
+        execution.add_log(
+            LogLevel.WARNING,
+            f"Could not remove yet (the reaper retries every minute): {'; '.join(remaining)}.",
+        )
+
+
+def sweep_leftovers(job=None) -> None:
+    """Retry what ended runs (of `job`, or all) still list. A running one is never touched."""
+    ended = Execution.objects.filter(state__in=FINISHED_STATES, leftovers__isnull=False).distinct()
+    if job is not None:
+        ended = ended.filter(job=job)
+    for execution in ended:
+        removed, remaining = remove_leftovers(execution)
+        if removed:
+            log_removal(execution, removed, [])
+        if remaining:
+            logger.info("Execution %s: still left: %s", execution.pk, "; ".join(remaining))

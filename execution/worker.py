@@ -25,16 +25,19 @@ from contexts.resolution import RunInputError, redact, resolve_run_inputs
 from execution.control import saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import RunContext, run_job
+from execution.engine.temporaries import Temporary, Tracker
 from execution.models import (
     FINISHED_STATES,
     Execution,
     ExecutionError,
+    ExecutionLeftover,
     ExecutionLog,
     LogLevel,
     State,
     Trigger,
     this_worker_id,
 )
+from execution.reaper import remove_leftovers, sweep_leftovers
 from execution.results import progress_fields, save_result, sink_names
 from schemas.resolution import schemas_for_components
 
@@ -144,6 +147,34 @@ class RunSession:
             time.sleep(PAUSE_POLL_SECONDS)
 
 
+class LeftoverRecorder(Tracker):
+    """Stores each temporary object a sink is about to make with the execution,
+    committed before the object exists, and deletes it once it is gone: if
+    the process is killed, the reaper finds it listed (reaper.remove_leftovers)."""
+
+    def __init__(self, execution: Execution):
+        self.execution = execution
+
+    def _rows(self, temporary: Temporary):
+        return ExecutionLeftover.objects.filter(
+            execution_id=self.execution.pk,
+            kind=temporary.kind,
+            name=temporary.name,
+            connection=temporary.connection,
+        )
+
+    def making(self, temporary: Temporary) -> None:
+        ExecutionLeftover.objects.create(
+            execution_id=self.execution.pk,
+            kind=temporary.kind,
+            name=temporary.name,
+            connection=temporary.connection,
+        )
+
+    def gone(self, temporary: Temporary) -> None:
+        self._rows(temporary).delete()
+
+
 class Heartbeat:
     """Keeps `heartbeat_at` fresh from a thread while the engine is busy in one
     long step (a blocking sort, a commit), so the reaper only reaps dead workers."""
@@ -197,7 +228,20 @@ def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_co
         f"Started on {worker_id} (attempt {execution.attempt}, context {execution.context_name or 'none'}).",
     )
     with Heartbeat(execution, worker_id):
+        # What earlier runs of this job left (killed while the reaper was not running).
+        sweep_leftovers(job)
         final, message, error = _run_engine(session, resolved)
+        left = _clean_up(session, resolved.connections)
+    if left:
+        what = f"could not be removed yet (the reaper retries every minute): {'; '.join(left)}."
+        stopped = final == State.STOPPED
+        session.log(
+            LogLevel.WARNING,
+            None,
+            f"Stopped; the sinks rolled back, but this {what}" if stopped else f"This {what}",
+        )
+    elif final == State.STOPPED:
+        session.log(LogLevel.INFO, None, "Stopped; every target was left as it was.")
     if not execution.finish(final, worker_id, message=message, error=error):
         session.log(
             LogLevel.WARNING, None, f"Could not record the end ({final}): the run is {execution.state}."
@@ -218,10 +262,10 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             log=session.log,
             deadline=session.wall_clock_deadline(),
             values=resolved.values,
+            temporaries=LeftoverRecorder(execution),
         )
         result = run_job(resolved.components, context)
     except StopRequested:
-        session.log(LogLevel.INFO, None, "Stopped; every target was left as it was.")
         return State.STOPPED, "stopped at a batch boundary", None
     except RunTimedOut as error:
         summary = session.record_error(str(error))
@@ -250,6 +294,18 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
     save_result(execution, result, session.sinks, session.secrets)
     session.log(LogLevel.INFO, None, "Succeeded; every sink committed.")
     return State.SUCCEEDED, "succeeded", None
+
+
+def _clean_up(session: RunSession, connections: dict) -> list[str]:
+    """A sink whose rollback failed (its connection broke) left a temporary
+    object listed: one more try now, on fresh connections. What still cannot
+    be removed."""
+    if not session.execution.leftovers.exists():
+        return []
+    removed, remaining = remove_leftovers(session.execution, connections)
+    if removed:
+        session.log(LogLevel.INFO, None, f"Removed what the rollback could not: {'; '.join(removed)}.")
+    return remaining
 
 
 def run_execution(execution_id: int) -> str:

@@ -236,3 +236,20 @@ def warehouse(pg_target, db):
         credential.update_secrets({"password": connection["password"]})
     credential.save()
     return pg_target | {"context": context}
+
+
+@pytest.fixture
+def shop(mysql_target, db):
+    """`mysql_target` plus a context `shop_ctx` holding a `shop` credential for it."""
+    context = Context.objects.create(name="shop_ctx")
+    connection = mysql_target["connection"]
+    credential = Credential(
+        context=context,
+        name="shop",
+        kind=Credential.Kind.MYSQL,
+        config={key: connection[key] for key in ("host", "port", "database", "user")},
+    )
+    if connection["password"]:
+        credential.update_secrets({"password": connection["password"]})
+    credential.save()
+    return mysql_target | {"context": context}

@@ -28,6 +28,7 @@ from execution.engine.components.checks import REJECTS_PORT
 from execution.engine.errors import EngineError, GraphError, StopRequested
 from execution.engine.graph import split_input, topological_order, validate_components
 from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
+from execution.engine.temporaries import Tracker
 
 # Rejected rows kept in RunResult per validate component (the counters stay exact).
 MAX_KEPT_REJECTS = 10_000
@@ -51,6 +52,12 @@ class RunContext:
     # Placeholder name -> value for expression fields (`min_delay`, `env.X`),
     # see placeholders.values_for_expressions; compiled into typed literals.
     values: dict = field(default_factory=dict)
+    # Told about every temporary object a sink makes, before it exists and once
+    # it is gone, so a killed run's leftovers can be removed (temporaries.py).
+    temporaries: Tracker = field(default_factory=Tracker)
+    # Column name -> provenance.TextFallback: why a source's column is text,
+    # quoted by type errors further down (filled by the run).
+    text_fallbacks: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -322,7 +329,9 @@ class _Run:
             raise
         except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise EngineError(f"{type(error).__name__}: {message}", component=name) from error
+            # Polars' class names (ComputeError, DuplicateError) mean nothing to a user.
+            kind = "" if isinstance(error, pl.exceptions.PolarsError) else f"{type(error).__name__}: "
+            raise EngineError(f"{kind}{message}", component=name) from error
 
     def _heartbeat(self):
         if self.ctx.control:

@@ -39,14 +39,19 @@ class Dialect:
     def table(self, schema: str | None, table: str) -> str:
         return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
 
-    def column_type(self, dtype: pl.DataType, *, is_key: bool) -> str:
+    def column_type(self, dtype: pl.DataType, *, is_key: bool, key_text_length: int | None) -> str:
         raise NotImplementedError
+
+    def key_text_length(self, schema: pl.Schema, key: list[str]) -> int | None:
+        """The characters a text key column of a created table holds (None: any number)."""
+        return None
 
     def create_table(self, qualified: str, schema: pl.Schema, key: list[str], *, component: str) -> str:
         columns = []
+        key_text_length = self.key_text_length(schema, key)
         for column, dtype in schema.items():
             try:
-                sql_type = self.column_type(dtype, is_key=column in key)
+                sql_type = self.column_type(dtype, is_key=column in key, key_text_length=key_text_length)
             except KeyError:
                 raise EngineError(
                     f"Column {column!r} has type {dtype}, which cannot be stored in {self.name}; "
@@ -61,6 +66,10 @@ class Dialect:
 
 def _base_type(dtype: pl.DataType):
     return dtype.base_type() if hasattr(dtype, "base_type") else type(dtype)
+
+
+def is_text(dtype: pl.DataType) -> bool:
+    return _base_type(dtype) in (pl.String, pl.Categorical, pl.Enum)
 
 
 class Postgres(Dialect):
@@ -86,12 +95,20 @@ class Postgres(Dialect):
         pl.Null: "text",
     }
 
-    def column_type(self, dtype, *, is_key):
+    def column_type(self, dtype, *, is_key, key_text_length):
         if isinstance(dtype, pl.Decimal):
             return f"numeric({dtype.precision},{dtype.scale})" if dtype.precision else "numeric"
         if isinstance(dtype, pl.Datetime):
             return "timestamptz" if dtype.time_zone else "timestamp"
         return self._TYPES[_base_type(dtype)]
+
+
+# InnoDB's longest index key with 16 KiB pages (the default), in bytes.
+MYSQL_MAX_KEY_BYTES = 3072
+_UTF8MB4_BYTES = 4
+# Room kept in the key for each key column that is not text (DECIMAL(65,30) takes 30 bytes).
+_MYSQL_OTHER_KEY_BYTES = 32
+_COLLATION = re.compile(r"^utf8mb4_[a-z0-9_]+$")
 
 
 class MySQL(Dialect):
@@ -114,21 +131,31 @@ class MySQL(Dialect):
         pl.Null: "TEXT",
     }
 
-    def column_type(self, dtype, *, is_key):
+    def column_type(self, dtype, *, is_key, key_text_length):
         if isinstance(dtype, pl.Decimal):
             precision = min(dtype.precision or 38, 65)
             return f"DECIMAL({precision},{min(dtype.scale, 30)})"
         if isinstance(dtype, pl.Datetime):
             # MySQL has no zone-aware type: zoned values are stored in UTC.
             return "DATETIME(6)"
-        if _base_type(dtype) in (pl.String, pl.Categorical, pl.Enum):
+        if is_text(dtype):
             # An indexed (key) column needs a bounded length.
-            return "VARCHAR(255)" if is_key else "LONGTEXT"
+            return f"VARCHAR({key_text_length})" if is_key else "LONGTEXT"
         return self._TYPES[_base_type(dtype)]
 
-    def create_table(self, qualified, schema, key, *, component):
+    def key_text_length(self, schema, key):
+        """InnoDB keys hold at most MYSQL_MAX_KEY_BYTES: shared by the text key
+        columns at 4 bytes a character (utf8mb4), after room for the others."""
+        text_keys = [column for column in key if column in schema and is_text(schema[column])]
+        others = len(key) - len(text_keys)
+        room = MYSQL_MAX_KEY_BYTES - others * _MYSQL_OTHER_KEY_BYTES
+        return room // (_UTF8MB4_BYTES * max(len(text_keys), 1))
+
+    def create_table(self, qualified, schema, key, *, component, collation="utf8mb4_bin"):
+        if not _COLLATION.match(collation):
+            raise ValueError(f"not a utf8mb4 collation: {collation!r}")
         return super().create_table(qualified, schema, key, component=component) + (
-            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
         )
 
 
@@ -136,7 +163,7 @@ class SQLite(Dialect):
     name = "SQLite"
     placeholder = "?"
 
-    def column_type(self, dtype, *, is_key):
+    def column_type(self, dtype, *, is_key, key_text_length):
         base = _base_type(dtype)
         if dtype.is_integer() or base == pl.Boolean:
             return "INTEGER"

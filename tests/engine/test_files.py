@@ -164,11 +164,11 @@ def test_a_missing_file_names_the_component_and_field(data_root):
     assert "not found" in error.message
 
 
-def test_a_ragged_csv_line_names_the_file_and_record(data_root):
+def test_a_ragged_csv_line_names_the_file_and_line(data_root):
     (data_root / "in.csv").write_text('a,b\n1,2\n"multi\nline",3\n4,5,6\n')
     error = fails(data_root, [source("csv_source", {"path": "in.csv"})])
     assert error.component == "src"
-    assert error.location == "file in.csv, record 4 (counting the header)"
+    assert error.location == "file in.csv, line 5", "the record after a quoted newline starts on line 5"
     assert "Expected 2 columns, got 3" in error.message
 
 

@@ -17,8 +17,8 @@ OLD_OUTPUT = "id\nold\n"
 
 # name: (file bytes, words the error message must contain)
 BAD_CSV = {
-    "ragged_line_too_many_fields": (b"id,name\n1,a\n2,b,extra\n3,c\n", ["record", "columns"]),
-    "ragged_line_too_few_fields": (b"id,name,amount\n1,a,2\n2\n3,c,4\n", ["record", "columns"]),
+    "ragged_line_too_many_fields": (b"id,name\n1,a\n2,b,extra\n3,c\n", ["line 3", "columns"]),
+    "ragged_line_too_few_fields": (b"id,name,amount\n1,a,2\n2\n3,c,4\n", ["line 3", "columns"]),
     "latin1_bytes_in_utf8": ("id,name\n1,caf\xe9\n".encode("latin-1"), ["UTF-8", "encoding"]),
     "invalid_utf8_sequence": (b"id,name\n1,\xff\xfe\xfa\n", ["UTF-8"]),
     "binary_garbage": (bytes(range(256)) * 40, ["UTF-8", "byte 128"]),
@@ -183,7 +183,10 @@ def test_sql_in_a_csv_header_is_only_a_column_name_in_postgres(admin_client, dat
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "bad_line, component, words",
-    [("oops,this,line,is,ragged\n", "rows", ["record", "columns"]), ("77,nul\x00byte,1.5\n", "out", [])],
+    [
+        ("oops,this,line,is,ragged\n", "rows", ["in.csv, line 52", "columns"]),
+        ("77,nul\x00byte,1.5\n", "out", []),
+    ],
     ids=["ragged_line", "embedded_nul"],
 )
 def test_bad_data_into_postgres_leaves_the_table_as_it_was(

@@ -13,12 +13,18 @@ A run pushes Polars batches through the graph:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from execution.engine import expressions
+from execution.engine.errors import EngineError
+from execution.engine.provenance import with_text_reasons
 from execution.engine.registry import MAIN_PORT
+from execution.engine.temporaries import Temporary
 
 if TYPE_CHECKING:
     from execution.engine.runner import RunContext
@@ -88,6 +94,21 @@ def main(batch: pl.DataFrame) -> Emitted:
     return [(MAIN_PORT, batch)]
 
 
+def check_columns(names: Iterable[str], available: Iterable[str], *, component: str, field: str) -> None:
+    """Raise an EngineError naming the first of `names` that is not one of
+    `available`, with the closest one as a suggestion."""
+    available = list(available)
+    for name in names:
+        if name not in available:
+            close = difflib.get_close_matches(name, available, n=1)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            raise EngineError(
+                f"Unknown column {name!r}.{suggestion} The input has: {', '.join(available) or 'no columns'}.",
+                component=component,
+                field=field,
+            )
+
+
 class Component:
     """Common state: the component's name, its resolved config and the run's context."""
 
@@ -112,6 +133,19 @@ class Component:
 
     def close(self) -> None:
         """Release files and connections; called once, success or not."""
+
+    @contextmanager
+    def evaluating(self, field: str, columns: Iterable[str], schema):
+        """Errors of working on this data (`field` of the config, reading
+        `columns` of an input with `schema`) in a user's words, with why a
+        text column is text when its source noted it."""
+        try:
+            yield
+        except pl.exceptions.PolarsError as error:
+            problem = expressions.evaluation_error(error, component=self.name, field=field)
+            raise with_text_reasons(problem, columns, schema, self.ctx.text_fallbacks) from None
+        except EngineError as error:
+            raise with_text_reasons(error, columns, schema, self.ctx.text_fallbacks) from None
 
 
 class Source(Component):
@@ -170,6 +204,14 @@ class BlockingTransform(Transform):
 class Sink(Component):
     def write(self, batch: pl.DataFrame) -> None:
         raise NotImplementedError
+
+    def making(self, temporary: Temporary) -> None:
+        """Call before making a temporary object (see temporaries.py)."""
+        self.ctx.temporaries.making(temporary)
+
+    def gone(self, temporary: Temporary) -> None:
+        """Call once a temporary object was swapped in or removed."""
+        self.ctx.temporaries.gone(temporary)
 
     def prepare(self) -> None:
         """Do all the work that can still fail (merges, flushes) before any commit."""

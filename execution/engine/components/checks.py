@@ -8,6 +8,7 @@ from execution.engine.components.base import (
     Accumulator,
     MetricRecorder,
     Transform,
+    check_columns,
     choice,
     config_schema,
     integer,
@@ -127,23 +128,17 @@ class Metric(MetricRecorder):
         self.value = None
 
     def process(self, batch, input_name):
-        missing = [column for column in self.columns if column not in batch.columns]
-        if missing:
-            raise EngineError(
-                f"Unknown column(s) {missing}; the input has: {', '.join(batch.columns)}",
-                component=self.name,
-                field="config.value",
-            )
+        check_columns(self.columns, batch.columns, component=self.name, field="config.value")
         self.buffer.add(batch.select(self.columns) if self.columns else batch.select(pl.lit(1).alias("_row")))
         return []
 
     def finish(self):
         data = self.buffer.take()
-        value = expressions.build_for(self.expression, data.schema, component=self.name, field="config.value")
-        try:
+        with self.evaluating("config.value", self.columns, data.schema):
+            value = expressions.build_for(
+                self.expression, data.schema, component=self.name, field="config.value"
+            )
             result = data.select(value.alias("value"))
-        except pl.exceptions.PolarsError as error:
-            raise expressions.evaluation_error(error, component=self.name, field="config.value") from None
         value = result.item(0, 0)
         self.value = float(value) if value is not None and not isinstance(value, bool) else value
         return []

@@ -1,4 +1,4 @@
-"""Sinks loading PostgreSQL, MySQL/MariaDB and SQLite tables.
+"""What the database sinks share, and the PostgreSQL sink.
 
 Each run loads inside one transaction, committed by the runner only after every
 source is exhausted and nothing failed:
@@ -7,12 +7,10 @@ source is exhausted and nothing failed:
   column's type allows (pg_binary.py), else CSV; `replace` truncates inside
   the transaction; `upsert` COPYs into a temporary table, then merges with
   INSERT ... ON CONFLICT. The COPY data is sent by a background thread so
-  reading and encoding the next batch overlaps with the server's work.
-- MySQL/MariaDB: multi-row INSERTs (InnoDB tables only: others cannot roll
-  back); `replace` is DELETE (TRUNCATE would commit); `upsert` is
-  INSERT ... ON DUPLICATE KEY UPDATE. CREATE TABLE commits implicitly in
-  MySQL, so a table this run created is dropped again on rollback.
-- SQLite: INSERTs; `upsert` is INSERT ... ON CONFLICT DO UPDATE.
+  reading and encoding the next batch overlaps with the server's work. A
+  table the run creates is created inside the transaction too.
+- MySQL/MariaDB (mysql_sink.py) and SQLite (sqlite_sink.py): parametrized
+  INSERTs (InsertingSink below).
 
 A missing table is created from the data's column types, with the `key`
 columns as primary key.
@@ -20,20 +18,18 @@ columns as primary key.
 
 import contextlib
 import queue
-import sqlite3
 import threading
 
 import polars as pl
 import psycopg
-import pymysql
 
 from execution.engine import pg_binary
 from execution.engine.components.base import Sink, choice, config_schema, names, string
-from execution.engine.components.db_sources import CONNECTION, connection_settings, open_sqlite
+from execution.engine.components.db_sources import CONNECTION, connection_settings
 from execution.engine.connections import open_connection
 from execution.engine.errors import EngineError
 from execution.engine.registry import SINK, register
-from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts
+from execution.engine.sql import POSTGRES, TABLE_NAME_PATTERN, table_parts
 
 TABLE = string(
     "Target table, `table` or `schema.table`; created from the data's types when missing.",
@@ -66,6 +62,8 @@ class DatabaseSink(Sink):
         super().__init__(name, config, ctx)
         self.schema_name, self.table_name = table_parts(config["table"], component=name)
         self.qualified = self.dialect.table(self.schema_name, self.table_name)
+        # Where rows go: the target, or a staging table swapped in at commit.
+        self.load_target = self.qualified
         self.mode = config.get("mode", "append")
         self.key = list(config.get("key") or [])
         self.connection = None
@@ -80,6 +78,7 @@ class DatabaseSink(Sink):
             elif batch.columns != self.columns:
                 batch = self._conform(batch)
             if batch.height:
+                self.check_batch(batch)
                 self.load(batch)
         except self.driver_errors as error:
             raise self.explain(error) from None
@@ -102,9 +101,6 @@ class DatabaseSink(Sink):
         try:
             self.abort_load()
             self.connection.rollback()
-            if self.created_table and self.dialect is MYSQL:
-                with self.connection.cursor() as cursor:
-                    cursor.execute(f"DROP TABLE IF EXISTS {self.qualified}")
         except self.driver_errors as error:
             self.log("warning", f"Rollback failed: {error}")
 
@@ -138,6 +134,7 @@ class DatabaseSink(Sink):
                     component=self.name,
                     field="config.table",
                 )
+            self.check_existing()
             if self.mode == "replace":
                 self.clear()
         self.start_load()
@@ -169,6 +166,12 @@ class DatabaseSink(Sink):
         with self.connection.cursor() as cursor:
             cursor.execute(self.dialect.create_table(self.qualified, schema, self.key, component=self.name))
         self.created_table = True
+
+    def check_existing(self):
+        """Refuse an existing table this load would damage, before writing anything."""
+
+    def check_batch(self, batch):
+        """Refuse a batch the table cannot hold as it is (before loading it)."""
 
     def clear(self):
         with self.connection.cursor() as cursor:
@@ -349,7 +352,7 @@ class InsertingSink(DatabaseSink):
 
     def insert_statement(self) -> str:
         marks = ", ".join([self.dialect.placeholder] * len(self.columns))
-        return f"INSERT INTO {self.qualified} ({self.quoted_columns()}) VALUES ({marks})"  # noqa: S608
+        return f"INSERT INTO {self.load_target} ({self.quoted_columns()}) VALUES ({marks})"  # noqa: S608
 
     def load(self, batch):
         rows = self.python_rows(batch)
@@ -361,131 +364,3 @@ class InsertingSink(DatabaseSink):
 
     def python_rows(self, batch: pl.DataFrame) -> list[tuple]:
         return batch.rows()
-
-
-@register(
-    "mysql_sink",
-    kind=SINK,
-    outputs=(),
-    summary="Load a MySQL/MariaDB table inside one transaction (append, replace or upsert).",
-    config_schema=database_sink_schema(connection_required=True),
-    example={"connection": "shop", "table": "flights_copy", "mode": "upsert", "key": ["flight_id"]},
-)
-class MySQLSink(InsertingSink):
-    """Zoned timestamps are stored in UTC (MySQL has no zoned type). Upsert
-    needs a primary key or unique index on `key`."""
-
-    dialect = MYSQL
-    driver_errors = (pymysql.MySQLError,)
-
-    def existing_columns(self):
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
-                "AND TABLE_NAME = %s",
-                (self.schema_name, self.table_name),
-            )
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            if (row[0] or "").lower() != "innodb":
-                raise EngineError(
-                    f"Table {self.config['table']} uses the {row[0]} engine, which cannot roll back a "
-                    "failed load; convert it to InnoDB.",
-                    component=self.name,
-                    field="config.table",
-                )
-            cursor.execute(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-                (self.schema_name, self.table_name),
-            )
-            return [r[0] for r in cursor.fetchall()]
-
-    def start_load(self):
-        # autocommit is off: the session's implicit transaction already holds the
-        # DELETE of `replace`; an explicit BEGIN here would commit it.
-        self.statement = self.insert_statement()
-        if self.mode == "upsert":
-            quote = self.dialect.quote
-            updates = [c for c in self.columns if c not in self.key] or self.key[:1]
-            self.statement += " ON DUPLICATE KEY UPDATE " + ", ".join(
-                f"{quote(c)} = VALUES({quote(c)})" for c in updates
-            )
-
-    def python_rows(self, batch):
-        zoned = [c for c, t in batch.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-        if zoned:
-            batch = batch.with_columns(pl.col(zoned).dt.convert_time_zone("UTC").dt.replace_time_zone(None))
-        return batch.rows()
-
-
-@register(
-    "sqlite_sink",
-    kind=SINK,
-    outputs=(),
-    summary="Load a SQLite table (database file under the data roots, or a connection) in one transaction.",
-    config_schema=config_schema(
-        {
-            "path": string("Database file, relative to a data root (created when missing).", minLength=1),
-            "connection": CONNECTION,
-            "table": TABLE,
-            "mode": MODE,
-            "key": KEY,
-        },
-        ("table",),
-        allOf=[UPSERT_NEEDS_KEY, {"oneOf": [{"required": ["path"]}, {"required": ["connection"]}]}],
-    ),
-    example={"path": "out/shop.sqlite3", "table": "orders", "mode": "append"},
-)
-class SQLiteSink(InsertingSink):
-    """Dates and timestamps are stored as ISO 8601 text, booleans as 0/1,
-    decimals as text in a NUMERIC column."""
-
-    dialect = SQLITE
-    driver_errors = (sqlite3.Error,)
-
-    def connect(self):
-        connection = open_sqlite(self, create=True)
-        connection.execute("BEGIN IMMEDIATE")
-        return connection
-
-    def existing_columns(self):
-        rows = self.connection.execute(
-            "SELECT name FROM pragma_table_info(?, ?)", (self.table_name, self.schema_name or "main")
-        ).fetchall()
-        return [r[0] for r in rows] or None
-
-    def create(self, schema):
-        self.connection.execute(
-            self.dialect.create_table(self.qualified, schema, self.key, component=self.name)
-        )
-        self.created_table = True
-
-    def clear(self):
-        self.connection.execute(f"DELETE FROM {self.qualified}")  # noqa: S608 - quoted identifier
-
-    def start_load(self):
-        self.statement = self.insert_statement()
-        if self.mode == "upsert":
-            quote = self.dialect.quote
-            updates = [c for c in self.columns if c not in self.key]
-            action = (
-                "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in updates)
-                if updates
-                else "DO NOTHING"
-            )
-            self.statement += f" ON CONFLICT ({', '.join(quote(k) for k in self.key)}) {action}"
-
-    def load(self, batch):
-        self.connection.executemany(self.statement, self.python_rows(batch))
-
-    def python_rows(self, batch):
-        conversions = []
-        for column, dtype in batch.schema.items():
-            if isinstance(dtype, pl.Datetime):
-                zone = "%:z" if dtype.time_zone else ""
-                conversions.append(pl.col(column).dt.to_string(f"%Y-%m-%dT%H:%M:%S%.f{zone}"))
-            elif dtype in (pl.Date, pl.Time) or isinstance(dtype, pl.Decimal):
-                conversions.append(pl.col(column).cast(pl.String))
-        return batch.with_columns(conversions).rows() if conversions else batch.rows()

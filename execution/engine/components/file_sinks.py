@@ -1,10 +1,13 @@
 """Sinks writing files under the data roots. Each writes a temporary file next
-to the target and renames it over the target at commit (an atomic rename), so
-a failed, stopped or killed run leaves the target as it was."""
+to the target (`.<target>.<16 hex>.tmp`) and renames it over the target at
+commit (an atomic rename), so a failed, stopped or killed run leaves the
+target as it was. The temporary file is recorded before it exists
+(temporaries.py): a stop or failure deletes it, and after a killed run the
+reaper does."""
 
 import os
 import shutil
-import tempfile
+from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pa_parquet
@@ -13,6 +16,7 @@ from execution.engine.components.base import Sink, boolean, choice, config_schem
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SINK, register
+from execution.engine.temporaries import FILE, Temporary, file_beside
 
 PATH = string("Output file, relative to a data root (or absolute inside one).", minLength=1)
 FILE_MODE = choice("`replace` the file (default) or `append` to it.", ["replace", "append"])
@@ -25,19 +29,19 @@ class FileSink(Sink):
         if self.target.is_dir():
             raise EngineError(f"{config['path']!r} is a folder.", component=name, field="config.path")
         self.appending = config.get("mode", "replace") == "append" and self.target.exists()
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
-        )
-        os.close(handle)
-        self.temp_path = temp_name
-        self.rows_written = 0
+        self.temporary = Temporary(FILE, str(file_beside(self.target)))
+        self.temp_path = self.temporary.name
+        self.making(self.temporary)
+        # O_EXCL: a temporary name is never reused (mode 0600, as tempfile.mkstemp made it).
+        os.close(os.open(self.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
     def commit(self):
         os.replace(self.temp_path, self.target)
+        self.gone(self.temporary)
 
     def rollback(self):
-        if os.path.exists(self.temp_path):
-            os.unlink(self.temp_path)
+        Path(self.temp_path).unlink(missing_ok=True)
+        self.gone(self.temporary)
 
     def copy_existing_target(self):
         """Appending starts from a copy, so the original stays untouched until commit."""

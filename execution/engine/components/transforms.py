@@ -8,6 +8,7 @@ from execution.engine.components.base import (
     BlockingTransform,
     Transform,
     boolean,
+    check_columns,
     choice,
     config_schema,
     integer,
@@ -45,13 +46,11 @@ class Filter(Transform):
         )
 
     def process(self, batch, input_name):
-        condition = expressions.build_for(
-            self.condition, batch.schema, component=self.name, field="config.where"
-        )
-        try:
+        with self.evaluating("config.where", self.condition.columns, batch.schema):
+            condition = expressions.build_for(
+                self.condition, batch.schema, component=self.name, field="config.where"
+            )
             return main(batch.filter(condition))
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(error, component=self.name, field="config.where") from None
 
 
 @register(
@@ -94,11 +93,9 @@ class Derive(Transform):
 
     def process(self, batch, input_name):
         for column, field, expression in self.columns:
-            built = expressions.build_for(expression, batch.schema, component=self.name, field=field)
-            try:
+            with self.evaluating(field, expression.columns, batch.schema):
+                built = expressions.build_for(expression, batch.schema, component=self.name, field=field)
                 batch = batch.with_columns(built.alias(column))
-            except POLARS_ERRORS as error:
-                raise expressions.evaluation_error(error, component=self.name, field=field) from None
         return main(batch)
 
 
@@ -146,26 +143,17 @@ class Select(Transform):
         cast = {
             column: polars_type(type_name) for column, type_name in (self.config.get("cast") or {}).items()
         }
-        field = "config.columns"
-        try:
-            if columns:
-                batch = batch.select(columns)
-            field = "config.rename"
-            batch = batch.rename(rename)
-            field = "config.cast"
-            unknown = [column for column in cast if column not in batch.columns]
-            if unknown:
-                raise EngineError(
-                    f"No column(s) {unknown} to cast; the columns are: {', '.join(batch.columns)}",
-                    component=self.name,
-                    field=field,
-                )
+        if columns:
+            check_columns(columns, batch.columns, component=self.name, field="config.columns")
+            batch = batch.select(columns)
+        check_columns(rename, batch.columns, component=self.name, field="config.rename")
+        batch = batch.rename(rename)
+        check_columns(cast, batch.columns, component=self.name, field="config.cast")
+        with self.evaluating("config.cast", cast, batch.schema):
             conversions = [
                 cast_expression(column, batch.schema[column], dtype) for column, dtype in cast.items()
             ]
             return main(batch.with_columns(conversions) if conversions else batch)
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(error, component=self.name, field=field) from None
 
 
 @register(
@@ -185,12 +173,11 @@ class Dedupe(Transform):
 
     def process(self, batch, input_name):
         keys = self.config.get("keys") or batch.columns
-        try:
+        check_columns(keys, batch.columns, component=self.name, field="config.keys")
+        with self.evaluating("config.keys", keys, batch.schema):
             fresh = batch.unique(subset=keys, keep="first", maintain_order=True)
             if self.seen is not None:
                 fresh = fresh.join(self.seen, on=keys, how="anti", nulls_equal=True, maintain_order="left")
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(error, component=self.name, field="config.keys") from None
         new_keys = fresh.select(keys)
         self.seen = new_keys if self.seen is None else pl.concat([self.seen, new_keys])
         return main(fresh)
@@ -236,28 +223,20 @@ class Aggregate(BlockingTransform):
 
     def finish(self):
         data = self.buffer.take()
-        missing = [column for column in self.group_by if column not in data.columns]
-        if missing:
-            raise EngineError(
-                f"Unknown column(s) {missing}; the input has: {', '.join(data.columns)}",
-                component=self.name,
-                field="config.group_by",
-            )
-        results = [
-            expressions.build_for(
-                expression, data.schema, component=self.name, field=f"config.aggregates.{alias}"
-            ).alias(alias)
-            for alias, expression in self.aggregates.items()
-        ]
-        try:
+        check_columns(self.group_by, data.columns, component=self.name, field="config.group_by")
+        results = []
+        for alias, expression in self.aggregates.items():
+            with self.evaluating(f"config.aggregates.{alias}", expression.columns, data.schema):
+                built = expressions.build_for(
+                    expression, data.schema, component=self.name, field=f"config.aggregates.{alias}"
+                )
+            results.append(built.alias(alias))
+        read = {column for expression in self.aggregates.values() for column in expression.columns}
+        with self.evaluating("config.aggregates", read, data.schema):
             if not self.group_by:
                 return main(data.select(results))
             grouped = data.group_by(self.group_by).agg(results)
             return main(grouped.sort(self.group_by, nulls_last=True, maintain_order=True))
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(
-                error, component=self.name, field="config.aggregates"
-            ) from None
 
 
 JOIN_KEY = {
@@ -354,7 +333,10 @@ class Join(Transform):
         return [out for batch in waiting for out in main(self._join(batch))]
 
     def _join(self, left: pl.DataFrame) -> pl.DataFrame:
-        try:
+        check_columns(self.left_on, left.columns, component=self.name, field="config.on")
+        check_columns(self.right_on, self.right.columns, component=self.name, field="config.on")
+        keys = self.left_on + self.right_on
+        with self.evaluating("config.on", keys, {**self.right.schema, **left.schema}):
             return left.join(
                 self.right,
                 left_on=self.left_on,
@@ -363,8 +345,6 @@ class Join(Transform):
                 suffix=self.config.get("suffix", "_right"),
                 maintain_order="left",
             )
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(error, component=self.name, field="config.on") from None
 
 
 @register(
@@ -400,15 +380,14 @@ class Sort(BlockingTransform):
 
     def finish(self):
         data = self.buffer.take()
-        try:
+        check_columns(self.config["by"], data.columns, component=self.name, field="config.by")
+        with self.evaluating("config.by", self.config["by"], data.schema):
             data = data.sort(
                 self.config["by"],
                 descending=self.config.get("descending", False),
                 nulls_last=True,
                 maintain_order=True,
             )
-        except POLARS_ERRORS as error:
-            raise expressions.evaluation_error(error, component=self.name, field="config.by") from None
         size = self.ctx.batch_size
         if data.height == 0:
             return main(data)
