@@ -104,7 +104,7 @@ def test_a_placeholder_inside_a_table_name_is_accepted_and_checked_at_start(admi
         (
             [csv_in({"carrier": "string"}), step("filter", {"where": "carrier > 3"}), out()],
             "config.where",
-            "text and a whole number cannot be compared",
+            "column 'carrier' (text) and a whole number cannot be compared",
         ),
         ([rows(), step("filter", {"where": "aa > 0"}), out()], "config.where", "Did you mean 'a'?"),
         (
@@ -130,12 +130,12 @@ def test_a_placeholder_inside_a_table_name_is_accepted_and_checked_at_start(admi
         (
             [rows(), step("derive", {"columns": {"hours": "a / 60.0", "late": "hours > 'x'"}}), out()],
             "config.columns.late",
-            "a number and text cannot be compared",
+            "column 'hours' (a number) and text cannot be compared",
         ),
         (
             [rows(), step("aggregate", {"aggregates": {"n": "sum(day)"}}), out()],
             "config.aggregates.n",
-            "sum needs a whole number or a number, not text",
+            "sum needs a whole number or a number, not column 'day' (text)",
         ),
     ],
 )

@@ -189,7 +189,7 @@ def test_a_text_parameter_compared_with_a_number_is_refused_at_start(canaries, d
             "runjob", job.name, "--param", f"cond=0 OR a IN (SELECT x FROM read_csv('{canaries['fifo']}'))"
         )
     assert "components.t.config.where" in str(refused.value)
-    assert "a whole number and text cannot be compared" in str(refused.value)
+    assert "column 'a' (a whole number) and text cannot be compared" in str(refused.value)
     assert not (data_root / "o.csv").exists()
 
 

@@ -29,6 +29,7 @@ from execution.engine.expressions.typed import (
     Typed,
     constant,
     describe,
+    describe_value,
     parse_temporal,
     type_of_dtype,
 )
@@ -174,7 +175,7 @@ class Builder:
     def expect(self, value: Typed, types, what: str) -> Typed:
         if value.type is not None and value.type != NULL and value.type not in types:
             wanted = " or ".join(dict.fromkeys(describe(t) for t in types))
-            self.refuse(f"{what} needs {wanted}, not {describe(value.type)}.")
+            self.refuse(f"{what} needs {wanted}, not {describe_value(value)}.")
         return value
 
     def operand(self, node, in_aggregate: bool, types, what: str) -> Typed:
@@ -227,7 +228,9 @@ class Builder:
     def compare(self, left: Typed, right: Typed, operator: str) -> pl.Expr:
         left, right = self.coerced(left, right), self.coerced(right, left)
         if not _comparable(left.type, right.type):
-            self.refuse(f"{describe(left.type)} and {describe(right.type)} cannot be compared ({operator}).")
+            self.refuse(
+                f"{describe_value(left)} and {describe_value(right)} cannot be compared ({operator})."
+            )
         return _COMPARISONS_BY_SYMBOL[operator](left.expr, right.expr)
 
 
@@ -273,7 +276,7 @@ def _column(b: Builder, node: exp.Column, agg):
         b.refuse(f"Unknown column {name!r}.{suggestion} The input has: {', '.join(known) or 'no columns'}.")
     dtype = known.get(name) if known is not None else None
     b.columns.add(name)
-    return Typed(pl.col(name), type_of_dtype(dtype), bare=not agg, dtype=dtype)
+    return Typed(pl.col(name), type_of_dtype(dtype), bare=not agg, dtype=dtype, column=name)
 
 
 def _placeholder_value(b: Builder, index: int) -> Typed:
@@ -397,7 +400,7 @@ def _in(b: Builder, node: exp.In, agg):
     listed = [v for v in known if v is not None]
     for item in items:
         if not _comparable(value.type, item.type):
-            b.refuse(f"{describe(value.type)} and {describe(item.type)} cannot be compared (IN).")
+            b.refuse(f"{describe_value(value)} and {describe(item.type)} cannot be compared (IN).")
     b.common_type(items, "The IN list")
     if b.values is None and len(known) < len(items):
         return b.derived(value.expr.is_null(), BOOLEAN, value)  # structure check only
@@ -414,7 +417,7 @@ def _between(b: Builder, node, agg):
     )
     for bound in (low, high):
         if not _comparable(value.type, bound.type):
-            b.refuse(f"{describe(value.type)} and {describe(bound.type)} cannot be compared (BETWEEN).")
+            b.refuse(f"{describe_value(value)} and {describe_value(bound)} cannot be compared (BETWEEN).")
     return b.derived(value.expr.is_between(low.expr, high.expr, closed="both"), BOOLEAN, value, low, high)
 
 

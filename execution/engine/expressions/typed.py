@@ -38,6 +38,8 @@ class Typed:
     constant: object = NOT_CONSTANT
     # The Polars type of a column, when the input schema is known.
     dtype: pl.DataType | None = None
+    # The input column it is, for messages ("column 'amount' is text").
+    column: str | None = None
 
     @property
     def is_constant(self) -> bool:
@@ -104,6 +106,13 @@ def describe(type_name: str | None) -> str:
         TIME: "a time of day",
         NULL: "NULL",
     }.get(type_name, "a value")
+
+
+def describe_value(value: Typed) -> str:
+    """`column 'amount' (text)` for a column, else what kind of value it is."""
+    if value.column is not None:
+        return f"column {value.column!r} ({describe(value.type)})"
+    return describe(value.type)
 
 
 def parse_temporal(text: str, type_name: str):
