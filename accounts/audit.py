@@ -5,6 +5,7 @@ import re
 
 from django.forms.models import model_to_dict
 
+from accounts.client_address import client_address
 from accounts.models import AuditEvent
 from etlsite.request_id import current_request_id
 
@@ -58,10 +59,6 @@ def auth_method(request) -> str:
     return name
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def _object_id(obj) -> str:
     # A model may name itself differently (an API key's pk embeds its hash; its public id is the prefix).
     if obj is None or obj.pk is None:
@@ -84,7 +81,7 @@ def record(request, action: str, obj=None, *, before=None, after=None, object_ty
         before=before,
         after=after,
         request_id=current_request_id(),
-        ip=client_ip(request) if request is not None else None,
+        ip=client_address(request) if request is not None else None,
     )
 
 

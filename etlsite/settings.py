@@ -164,6 +164,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- REST API -----------------------------------------------------------------
 
 API_PAGE_SIZE_MAX = 500
+# Proxies (load balancers) in front of the web servers, each appending to
+# X-Forwarded-For. 0: the header is ignored and throttles and audit use the
+# connection's address; a client could otherwise claim any address it likes.
+ETL_TRUSTED_PROXIES = env.int("ETL_TRUSTED_PROXIES", default=0)
+# JSON request bodies nested deeper than this (arrays and objects) are a 400
+# before anything parses them: deep nesting costs recursion everywhere later.
+ETL_JSON_MAX_DEPTH = env.int("ETL_JSON_MAX_DEPTH", default=64)
 REST_FRAMEWORK = {
     # Order matters: OAuth2 declines tokens it does not know (so JWT gets a
     # look at a Bearer header), JWT refuses what it cannot decode.
@@ -203,6 +210,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": ETL_TRUSTED_PROXIES,
 }
 
 # Requests per period ("N/second|minute|hour|day"), read on every request.
