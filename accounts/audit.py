@@ -10,6 +10,11 @@ from accounts.models import AuditEvent
 from etlsite.request_id import current_request_id
 
 MASK = "***"
+# A snapshot keeps this many levels of nested values and cuts what lies
+# deeper: a user's deeply nested config must not make the audit (and with it
+# the request) fail on Python's recursion limit.
+SNAPSHOT_MAX_DEPTH = 100
+CUT = f"(nested deeper than {SNAPSHOT_MAX_DEPTH} levels: not recorded)"
 # Keys whose values never reach an audit row, whatever object they belong to.
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|key|credential)s?$", re.IGNORECASE)
 
@@ -35,11 +40,13 @@ def snapshot(obj) -> dict:
     return mask_secrets(_jsonable(data))
 
 
-def _jsonable(value):
+def _jsonable(value, depth: int = 0):
+    if isinstance(value, dict | list | tuple | set) and depth == SNAPSHOT_MAX_DEPTH:
+        return CUT
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if hasattr(value, "pk"):

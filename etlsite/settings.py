@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "accounts.middleware.LoginFormThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it calls an API view that may write itself, in one transaction.
+    "etlsite.atomic_writes.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "etlsite.urls"

@@ -16,6 +16,8 @@ import polars as pl
 from django.conf import settings
 from rest_framework import exceptions, serializers, status
 
+from etlsite.parsers import refuse_deep_nesting
+
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
 JSON_SUFFIXES = {".json"}
@@ -107,6 +109,7 @@ def read_upload(upload) -> Payload:
             frame=_read_csv(text, upload.name, separator="\t" if suffix == ".tsv" else ","),
             filename=upload.name,
         )
+    refuse_deep_nesting(raw, repr(upload.name))
     if suffix in NDJSON_SUFFIXES:
         return Payload(records=_read_ndjson(text, upload.name), filename=upload.name)
     return Payload(records=_read_json(text, upload.name), filename=upload.name)
