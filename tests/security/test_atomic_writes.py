@@ -131,7 +131,9 @@ def test_brackets_inside_strings_do_not_count_as_nesting(admin_client):
 def test_an_uploaded_json_file_nested_too_deep_is_a_400(admin_client):
     schema = make_schema("flights")
     upload = SimpleUploadedFile("deep.json", deep_body(10_000).encode(), content_type="application/json")
-    response = admin_client.post(f"/api/v1/schemas/{schema.pk}/validate", {"file": upload}, format="multipart")
+    response = admin_client.post(
+        f"/api/v1/schemas/{schema.pk}/validate", {"file": upload}, format="multipart"
+    )
     assert_error_body(response, 400)
     assert "'deep.json'" in response.json()["error"]["message"]
 
