@@ -271,6 +271,12 @@ ETL_DEFAULT_BATCH_SIZE = env.int("ETL_DEFAULT_BATCH_SIZE", default=50_000)
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # Django's own cap on a body read into memory (JSON): the same limit, not its 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = ETL_UPLOAD_MAX_BYTES
+# Synchronous validation and inference (schemas/limits.py): columns of the
+# data (and fields of a schema), values checked (rows x columns) and seconds
+# per request; each a 413. Bigger data is validated by a job (docs/schemas.md).
+ETL_VALIDATE_MAX_COLUMNS = env.int("ETL_VALIDATE_MAX_COLUMNS", default=1000)
+ETL_VALIDATE_MAX_VALUES = env.int("ETL_VALIDATE_MAX_VALUES", default=10_000_000)
+ETL_VALIDATE_TIME_LIMIT_SECONDS = env.float("ETL_VALIDATE_TIME_LIMIT_SECONDS", default=10.0)
 # Comma-separated Fernet keys, newest first (MultiFernet rotation).
 ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 
