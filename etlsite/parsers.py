@@ -31,7 +31,7 @@ BRACKETS_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read()
-        refuse_deep_nesting(raw, "The JSON body")
+        refuse_deep_nesting(raw, "the JSON body")
         data = super().parse(io.BytesIO(raw), media_type, parser_context)
         if SUSPICIOUS_ESCAPE.search(raw.decode("utf-8", "replace")):
             where = _first_unstorable(data, "")

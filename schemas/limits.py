@@ -34,7 +34,7 @@ def refuse_too_many_columns(columns: int, what: str) -> None:
     limit = settings.ETL_VALIDATE_MAX_COLUMNS
     if columns > limit:
         raise ValidationLimit(
-            f"{what} has {columns:,} columns; a request may validate or infer at most {limit:,} "
+            f"{columns:,} columns in {what}; a request may validate or infer at most {limit:,} "
             f"(setting ETL_VALIDATE_MAX_COLUMNS). {BIGGER_DATA}"
         )
 

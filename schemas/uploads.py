@@ -185,5 +185,5 @@ def _objects(records: list, key: str, name: str = "") -> list[dict]:
             where = f"{name!r} record {index}" if name else f"record {index}"
             raise serializers.ValidationError({key: [f"{where} is not a JSON object."]})
         keys.update(record)
-    refuse_too_many_columns(len(keys), repr(name) if name else "The records")
+    refuse_too_many_columns(len(keys), repr(name) if name else "the records (their distinct keys)")
     return records

@@ -23,7 +23,6 @@ from tests.ui.test_browser import (
 )
 
 RENDER_MS = 15_000
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Records what the page itself reports; injected by the browser, so the page's CSP does not apply to it.
 LISTEN_FOR_VIOLATIONS = """
@@ -85,6 +84,8 @@ def visit(page, path: str, ready: str) -> dict:
     }
 
 
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
 def test_every_page_has_a_csp_works_under_it_and_loads_nothing_from_outside(admin_page, live_server, demo):
     job, execution = demo
     pages = {
@@ -116,6 +117,7 @@ def test_every_page_has_a_csp_works_under_it_and_loads_nothing_from_outside(admi
     assert not problems, json.dumps(problems, indent=1)
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/login/", "/no-such-page/", "/admin/login/"])
 def test_pages_seen_before_logging_in_carry_the_policy_too(client, path):
     policy = client.get(path)["Content-Security-Policy"]
