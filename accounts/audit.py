@@ -5,10 +5,16 @@ import re
 
 from django.forms.models import model_to_dict
 
+from accounts.client_address import client_address
 from accounts.models import AuditEvent
 from etlsite.request_id import current_request_id
 
 MASK = "***"
+# A snapshot keeps this many levels of nested values and cuts what lies
+# deeper: a user's deeply nested config must not make the audit (and with it
+# the request) fail on Python's recursion limit.
+SNAPSHOT_MAX_DEPTH = 100
+CUT = f"(nested deeper than {SNAPSHOT_MAX_DEPTH} levels: not recorded)"
 # Keys whose values never reach an audit row, whatever object they belong to.
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|key|credential)s?$", re.IGNORECASE)
 
@@ -34,11 +40,13 @@ def snapshot(obj) -> dict:
     return mask_secrets(_jsonable(data))
 
 
-def _jsonable(value):
+def _jsonable(value, depth: int = 0):
+    if isinstance(value, dict | list | tuple | set) and depth == SNAPSHOT_MAX_DEPTH:
+        return CUT
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if hasattr(value, "pk"):
@@ -56,10 +64,6 @@ def auth_method(request) -> str:
         if method in name:
             return "api_key" if method == "apikey" else method
     return name
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _object_id(obj) -> str:
@@ -84,7 +88,7 @@ def record(request, action: str, obj=None, *, before=None, after=None, object_ty
         before=before,
         after=after,
         request_id=current_request_id(),
-        ip=client_ip(request) if request is not None else None,
+        ip=client_address(request) if request is not None else None,
     )
 
 

@@ -8,6 +8,7 @@ import time
 
 from rest_framework import throttling
 
+from accounts.client_address import client_address
 from accounts.models import ApiKey
 from accounts.rate_counter import count_hit
 from monitoring.configuration import get_setting
@@ -22,6 +23,10 @@ class ConfiguredRateMixin:
     small counter, incremented atomically. A client may burst up to twice the
     rate across a window boundary, never more.
     """
+
+    def get_ident(self, request):
+        # The same address the audit records (X-Forwarded-For only from trusted proxies).
+        return client_address(request)
 
     def get_rate(self):
         # An admin's change (PUT /setup/configuration) wins over the start-up

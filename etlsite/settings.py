@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from etlsite import __version__
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_q",
     "oauth2_provider",
     "rest_framework_api_key",
@@ -63,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "etlsite.request_id.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "monitoring.request_metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +76,8 @@ MIDDLEWARE = [
     "accounts.middleware.LoginFormThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it calls an API view that may write itself, in one transaction.
+    "etlsite.atomic_writes.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "etlsite.urls"
@@ -164,6 +169,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- REST API -----------------------------------------------------------------
 
 API_PAGE_SIZE_MAX = 500
+# Proxies (load balancers) in front of the web servers, each appending to
+# X-Forwarded-For. 0: the header is ignored and throttles and audit use the
+# connection's address; a client could otherwise claim any address it likes.
+ETL_TRUSTED_PROXIES = env.int("ETL_TRUSTED_PROXIES", default=0)
+# JSON request bodies nested deeper than this (arrays and objects) are a 400
+# before anything parses them: deep nesting costs recursion everywhere later.
+ETL_JSON_MAX_DEPTH = env.int("ETL_JSON_MAX_DEPTH", default=64)
 REST_FRAMEWORK = {
     # Order matters: OAuth2 declines tokens it does not know (so JWT gets a
     # look at a Bearer header), JWT refuses what it cannot decode.
@@ -203,6 +215,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": ETL_TRUSTED_PROXIES,
 }
 
 # Requests per period ("N/second|minute|hour|day"), read on every request.
@@ -235,6 +248,23 @@ OAUTH2_PROVIDER = {
 
 # CORS stays off: no cross-origin browser access unless a proxy adds it.
 
+# Content-Security-Policy on every response (django-csp): pages load only
+# this site's own files, and inline script or style runs only with the
+# request's nonce (templates use `{{ request.csp_nonce }}`). docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "etlsite API",
     "DESCRIPTION": "ETL control plane: jobs, contexts, schemas, executions, monitoring.",
@@ -242,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Swagger UI would show a badge image from validator.swagger.io: nothing loads from outside.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -261,6 +293,12 @@ ETL_DEFAULT_BATCH_SIZE = env.int("ETL_DEFAULT_BATCH_SIZE", default=50_000)
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 # Django's own cap on a body read into memory (JSON): the same limit, not its 2.5 MB default.
 DATA_UPLOAD_MAX_MEMORY_SIZE = ETL_UPLOAD_MAX_BYTES
+# Synchronous validation and inference (schemas/limits.py): columns of the
+# data (and fields of a schema), values checked (rows x columns) and seconds
+# per request; each a 413. Bigger data is validated by a job (docs/schemas.md).
+ETL_VALIDATE_MAX_COLUMNS = env.int("ETL_VALIDATE_MAX_COLUMNS", default=1000)
+ETL_VALIDATE_MAX_VALUES = env.int("ETL_VALIDATE_MAX_VALUES", default=10_000_000)
+ETL_VALIDATE_TIME_LIMIT_SECONDS = env.float("ETL_VALIDATE_TIME_LIMIT_SECONDS", default=10.0)
 # Comma-separated Fernet keys, newest first (MultiFernet rotation).
 ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 

@@ -8,6 +8,7 @@ saved: the client reviews the draft and POSTs it to /schemas.
 import polars as pl
 
 from execution.engine.validation import compile_schema, python_value
+from schemas.limits import TimeBudget
 
 # Narrowest first: a column of 0/1 is integer, not boolean.
 _TEXT_CANDIDATES = ("integer", "number", "boolean", "date", "datetime", "time")
@@ -15,18 +16,19 @@ SAMPLE_ROWS = 10_000
 EXAMPLES_PER_FIELD = 3
 
 
-def infer_from_frame(frame: pl.DataFrame, name: str) -> dict:
+def infer_from_frame(frame: pl.DataFrame, name: str, budget: TimeBudget) -> dict:
     """From CSV text columns: every column is present, so every field is required."""
     frame = frame.head(SAMPLE_ROWS)
     fields = []
     for column in frame.columns:
+        budget.check()
         values = frame[column]
         type_ = _text_type(values)
         fields.append(_field(column, type_, True, values.null_count() > 0, values.drop_nulls().to_list()))
     return _draft(name, fields, frame.height)
 
 
-def infer_from_records(records: list[dict], name: str) -> dict:
+def infer_from_records(records: list[dict], name: str, budget: TimeBudget) -> dict:
     """From JSON records: JSON's own types, dates recognised in strings."""
     records = records[:SAMPLE_ROWS]
     names: dict[str, None] = {}
@@ -34,6 +36,7 @@ def infer_from_records(records: list[dict], name: str) -> dict:
         names.update(dict.fromkeys(record))
     fields = []
     for column in names:
+        budget.check()
         present = [record[column] for record in records if column in record]
         values = [value for value in present if value is not None]
         type_ = _json_type(column, values)

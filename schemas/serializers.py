@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import transaction
 from rest_framework import serializers
 
@@ -89,7 +90,15 @@ class SchemaSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         # `fields` is also the name of the serializer's own attribute, so the
         # nested serializer is added here rather than declared on the class.
         declared = super().get_fields()
-        declared["fields"] = FieldSerializer(many=True, allow_empty=False)
+        limit = settings.ETL_VALIDATE_MAX_COLUMNS
+        declared["fields"] = FieldSerializer(
+            many=True,
+            allow_empty=False,
+            max_length=limit,
+            error_messages={
+                "max_length": f"A schema has at most {limit:,} fields (setting ETL_VALIDATE_MAX_COLUMNS)."
+            },
+        )
         declared["rules"] = RuleSerializer(many=True, required=False)
         return declared
 

@@ -4,17 +4,23 @@
     file=@flights.csv | .ndjson/.jsonl | .json  multipart/form-data
 
 Every size check happens before the body is read, so a 50 MB upload costs the
-server nothing but the 413.
+server nothing but the 413; the number of columns is checked before the data
+is parsed (schemas/limits.py).
 """
 
+import csv
 import io
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 from django.conf import settings
 from rest_framework import exceptions, serializers, status
+
+from etlsite.parsers import refuse_deep_nesting
+from schemas.limits import refuse_too_many_columns
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 NDJSON_SUFFIXES = {".ndjson", ".jsonl"}
@@ -39,6 +45,17 @@ class Payload:
     records: list | None = None
     frame: pl.DataFrame | None = None
     filename: str = ""
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height if self.frame is not None else len(self.records)
+
+    @cached_property
+    def columns(self) -> int:
+        """The frame's columns, or the distinct keys of the records."""
+        if self.frame is not None:
+            return self.frame.width
+        return len({key for record in self.records for key in record})
 
 
 def upload_limit() -> int:
@@ -103,13 +120,23 @@ def read_upload(upload) -> Payload:
             {"file": [f"{upload.name!r} is not UTF-8 text (byte {error.start}); re-save it as UTF-8."]}
         ) from None
     if suffix in CSV_SUFFIXES:
-        return Payload(
-            frame=_read_csv(text, upload.name, separator="\t" if suffix == ".tsv" else ","),
-            filename=upload.name,
-        )
+        separator = "\t" if suffix == ".tsv" else ","
+        refuse_too_many_columns(_header_columns(text, separator), repr(upload.name))
+        return Payload(frame=_read_csv(text, upload.name, separator), filename=upload.name)
+    refuse_deep_nesting(raw, repr(upload.name))
     if suffix in NDJSON_SUFFIXES:
         return Payload(records=_read_ndjson(text, upload.name), filename=upload.name)
     return Payload(records=_read_json(text, upload.name), filename=upload.name)
+
+
+def _header_columns(text: str, separator: str) -> int:
+    """The columns of a CSV's header row. Without quotes in the first line,
+    counting separators is enough: no parsing, whatever the header's size."""
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
+    if '"' not in first_line:
+        return first_line.count(separator) + 1
+    return len(next(csv.reader(io.StringIO(text), delimiter=separator), []))
 
 
 def _read_csv(text: str, name: str, separator: str) -> pl.DataFrame:
@@ -152,8 +179,11 @@ def _read_json(text: str, name: str) -> list[dict]:
 
 
 def _objects(records: list, key: str, name: str = "") -> list[dict]:
+    keys = set()
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             where = f"{name!r} record {index}" if name else f"record {index}"
             raise serializers.ValidationError({key: [f"{where} is not a JSON object."]})
+        keys.update(record)
+    refuse_too_many_columns(len(keys), repr(name) if name else "the records (their distinct keys)")
     return records

@@ -16,7 +16,8 @@ from jobs.models import Job
 from schemas import exporters, importers
 from schemas.examples import example_records
 from schemas.filters import SchemaFilterSet
-from schemas.inference import infer_from_frame, infer_from_records
+from schemas.inference import SAMPLE_ROWS, infer_from_frame, infer_from_records
+from schemas.limits import TimeBudget, refuse_too_many_values
 from schemas.models import Schema, SchemaVersion
 from schemas.serializers import (
     ImportRequestSerializer,
@@ -32,6 +33,10 @@ from schemas.uploads import Payload, read_payload, refuse_oversized
 
 ERRORS_LIMIT_DEFAULT = 100
 ERRORS_LIMIT_MAX = 1000
+# Validation runs in slices of about this many values, the time limit checked
+# between them; smaller slices would cost more (each plans one query per field).
+SLICE_VALUES = 1_000_000
+SLICE_MIN_ROWS = 10_000
 
 VERSION_PARAMETER = OpenApiParameter(
     "version", OpenApiTypes.INT, description="A saved version of the schema (default: the current one)."
@@ -44,12 +49,21 @@ LIMIT_PARAMETER = OpenApiParameter(
 
 
 class MarkdownRenderer(renderers.BaseRenderer):
+    """A document as text. An error body (a dict, whatever the route or method)
+    is handed to the JSON renderer: errors are always JSON."""
+
     media_type = "text/markdown"
     format = "md"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data.encode("utf-8")
+        if isinstance(data, str):
+            return data.encode(self.charset)
+        json_renderer = renderers.JSONRenderer()
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = json_renderer.media_type
+        return json_renderer.render(data, json_renderer.media_type, renderer_context)
 
 
 class HTMLDocumentRenderer(MarkdownRenderer):
@@ -111,9 +125,12 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     def validate(self, request, pk=None):
         """Validate `{"records": [...]}` or an uploaded CSV/NDJSON/JSON `file`.
         Saves nothing, so reading the schema is enough."""
+        budget = TimeBudget()
         schema = self.get_object()
         payload = read_payload(request)
-        return Response(validation_result(definition_for(schema, request), payload, error_limit(request)))
+        definition = definition_for(schema, request)
+        refuse_too_many_values(payload.rows * width(definition, payload))
+        return Response(validation_result(definition, payload, error_limit(request), budget))
 
     @extend_schema(
         operation_id="schemas_validate_many",
@@ -132,15 +149,18 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     )
     def validate_many(self, request):
         """One payload against several schemas (`"schemas": [names or ids]`): a result each."""
+        budget = TimeBudget()
         payload = read_payload(request)
         schemas = [schema_by_reference(item) for item in schema_references(request)]
+        definitions = [schema.definition() for schema in schemas]
+        refuse_too_many_values(sum(payload.rows * width(definition, payload) for definition in definitions))
         limit = error_limit(request)
         results = [
             {
                 "schema": {"id": schema.pk, "name": schema.name, "version": schema.version},
-                **validation_result(schema.definition(), payload, limit),
+                **validation_result(definition, payload, limit, budget),
             }
-            for schema in schemas
+            for schema, definition in zip(schemas, definitions, strict=True)
         ]
         return Response({"results": results})
 
@@ -226,13 +246,15 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def infer(self, request):
         """A draft schema from a sample `file` (CSV/NDJSON/JSON) or `records`; nothing is saved."""
+        budget = TimeBudget()
         payload = read_payload(request)
         name = request.query_params.get("name") or request.data.get("name") or _name_from(payload)
+        refuse_too_many_values(min(payload.rows, SAMPLE_ROWS) * payload.columns)
         if payload.frame is not None:
-            return Response(infer_from_frame(payload.frame, name))
+            return Response(infer_from_frame(payload.frame, name, budget))
         if not payload.records:
             raise serializers.ValidationError({"records": ["The sample has no records."]})
-        return Response(infer_from_records(payload.records, name))
+        return Response(infer_from_records(payload.records, name, budget))
 
     @extend_schema(request=ImportRequestSerializer, responses={201: SchemaSerializer})
     @action(detail=False, methods=["post"], url_path="import")
@@ -257,15 +279,6 @@ class SchemaViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
         return Response(serializer.data, status=status.HTTP_201_CREATED)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        # Errors from the documentation route are JSON like every other error,
-        # whichever document format the client asked for.
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if self.action == "documentation" and response.status_code >= 400:
-            response.accepted_renderer = renderers.JSONRenderer()
-            response.accepted_media_type = "application/json"
-        return response
 
 
 def saved_version(schema: Schema, request) -> SchemaVersion:
@@ -304,13 +317,37 @@ def error_limit(request) -> int:
     return int_param(request, "limit", default=ERRORS_LIMIT_DEFAULT, low=0, high=ERRORS_LIMIT_MAX)
 
 
-def validation_result(definition: dict, payload: Payload, limit: int) -> dict:
+def width(definition: dict, payload: Payload) -> int:
+    """Columns a validation works on: every schema field is checked in every row, present or not."""
+    return max(len(definition["fields"]), payload.columns, 1)
+
+
+def validation_result(definition: dict, payload: Payload, limit: int, budget: TimeBudget) -> dict:
     compiled = compile_schema(definition)
-    if payload.frame is not None:
-        result = compiled.report(payload.frame, limit=limit)
+    total = {"valid": 0, "invalid": 0, "errors_total": 0, "warnings_total": 0, "errors": []}
+    for offset, rows in _slices(definition, payload):
+        budget.check()
+        shown = limit - len(total["errors"])
+        if payload.frame is not None:
+            result = compiled.report(payload.frame.slice(offset, rows), limit=shown, row_offset=offset)
+        else:
+            result = compiled.report_records(payload.records[offset : offset + rows], limit=shown)
+            for problem in result["errors"]:
+                problem["row"] += offset
+        for count in ("valid", "invalid", "errors_total", "warnings_total"):
+            total[count] += result[count]
+        total["errors"] += result["errors"]
+    return {**total, "errors_shown": len(total["errors"])}
+
+
+def _slices(definition: dict, payload: Payload):
+    """(first row, row count) of each slice. A unique field is checked across
+    all rows at once, so a schema with one is validated in a single slice."""
+    if any(field.get("constraints", {}).get("unique") for field in definition["fields"]):
+        rows = max(payload.rows, 1)
     else:
-        result = compiled.report_records(payload.records, limit=limit)
-    return {**result, "errors_shown": len(result["errors"])}
+        rows = max(SLICE_VALUES // width(definition, payload), SLICE_MIN_ROWS)
+    return [(offset, rows) for offset in range(0, max(payload.rows, 1), rows)]
 
 
 def schema_references(request) -> list:
