@@ -1,6 +1,5 @@
 from contextlib import contextmanager
 
-from django.db import transaction
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -51,6 +50,9 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         "credential_test": "contexts.change_credential",
         "clone": "contexts.add_context",
     }
+    # A credential test waits on the database it tries; it writes only its audit
+    # event, and must not hold SQLite's write lock meanwhile (etlsite/atomic_writes.py).
+    non_atomic_actions = ("credential_test",)
     # A scoped API key or OAuth2 token needs the `admin` scope to touch credentials.
     action_scopes = {
         "add_credential": "admin",
@@ -239,9 +241,9 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
 @contextmanager
 def encryption_errors_as_503():
-    """A missing or wrong credentials key becomes a clear 503, with nothing saved."""
+    """A missing or wrong credentials key becomes a clear 503; the request's
+    transaction (etlsite/atomic_writes.py) rolls back what was saved."""
     try:
-        with transaction.atomic():
-            yield
+        yield
     except crypto.CredentialKeyError as error:
         raise CredentialKeyUnavailable(str(error)) from None

@@ -163,3 +163,23 @@ def test_only_requests_that_may_change_something_open_a_transaction(monkeypatch,
         "POST /api/v1/jobs/": True,
         "POST /api/v1/auth/token": False,
     }
+
+
+def test_a_page_form_and_its_audit_event_are_saved_together(request, data_root):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from execution.models import Execution
+    from monitoring import setup
+    from tests.conftest import make_user
+
+    setup.ensure_roles()
+    operator = make_user("page_operator")
+    operator.groups.add(Group.objects.get(name="operator"))
+    browser = Client(raise_request_exception=False)
+    browser.force_login(operator)
+    job = make_job("from_the_page")
+    request.getfixturevalue("failing_audit")  # after the login, which writes its own event
+    response = browser.post(f"/jobs/{job.pk}/start/", {"context": "", "parameters": ""})
+    assert response.status_code == 500
+    assert not Execution.objects.exists()
