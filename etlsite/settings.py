@@ -127,11 +127,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The database cache is shared by every process (web and workers), which
 # throttling and health caching need; no extra service required.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://etlsite_cache")}
-# Rendered answers of the job list, job detail and execution history, kept per
-# process and checked against the database's read version on every request
-# (etlsite/read_cache.py). 0 entries turns it off.
-API_READ_CACHE_ENTRIES = env.int("API_READ_CACHE_ENTRIES", default=512)
-API_READ_CACHE_BYTES = env.int("API_READ_CACHE_BYTES", default=32 * 1024 * 1024)
 
 # --- Auth -----------------------------------------------------------------------
 
@@ -170,7 +165,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": env.list(
         "API_AUTHENTICATION_CLASSES",
         default=[
-            "accounts.authentication.TokenAuthentication",
+            "rest_framework.authentication.TokenAuthentication",
             "accounts.authentication.ApiKeyAuthentication",
             "accounts.authentication.OAuth2Authentication",
             "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -181,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "etlsite.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "etlsite.filters.FilterBackend",
+        "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],

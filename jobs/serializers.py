@@ -2,14 +2,14 @@ from django.db import transaction
 from rest_framework import serializers
 
 from contexts.models import Context
-from etlsite.fast_representation import FastRepresentationMixin
+from etlsite.errors import Conflict
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency
 
 
-class ComponentSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
+class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=63)
     type = serializers.CharField(max_length=50)
     inputs = serializers.ListField(child=serializers.CharField(max_length=130), required=False, default=list)
@@ -26,7 +26,7 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
-class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
+class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
@@ -36,22 +36,24 @@ class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers
     )
 
 
-class JobBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = ["id", "name"]
+class JobConfigField(JobConfigSerializer):
+    """Written as the job's stored config; read as its effective config (defaults filled in)."""
+
+    def get_attribute(self, job):
+        return job.effective_config
+
+    def to_representation(self, config):
+        return config
 
 
-class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    computed_fields = ("config",)  # the effective config, defaults filled in (to_representation)
-
+class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     default_context = serializers.SlugRelatedField(
         slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
     )
-    config = JobConfigSerializer(required=False)
-    components = ComponentSerializer(many=True, required=False, source="component_list")
+    config = JobConfigField(required=False)
+    components = ComponentSerializer(many=True, required=False)
     depends_on = UpstreamSerializer(
-        source="upstream_list",
+        source="upstream_links",
         many=True,
         required=False,
         help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
@@ -75,13 +77,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
     def validate_components(self, components):
         return validate_component_graph(components)
 
-    def to_representation(self, job):
-        data = super().to_representation(job)
-        data["config"] = job.effective_config
-        return data
-
     def validate(self, attrs):
-        upstreams = attrs.get("upstream_list")
+        upstreams = attrs.get("upstream_links")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
                 if item["upstream"].pk == self.instance.pk:
@@ -98,8 +95,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 
     @transaction.atomic
     def create(self, validated_data):
-        components = validated_data.pop("component_list", [])
-        upstreams = validated_data.pop("upstream_list", [])
+        components = validated_data.pop("components", [])
+        upstreams = validated_data.pop("upstream_links", [])
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
@@ -107,8 +104,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 
     @transaction.atomic
     def update(self, job, validated_data):
-        components = validated_data.pop("component_list", None)
-        upstreams = validated_data.pop("upstream_list", None)
+        components = validated_data.pop("components", None)
+        upstreams = validated_data.pop("upstream_links", None)
         if "config" in validated_data:
             # A partial update merges config keys; a full update replaces them.
             config = validated_data.pop("config")
@@ -120,9 +117,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
             job.replace_components(components)
         if upstreams is not None:
             self._replace_upstreams(job, upstreams)
-        # Lists prefetched before the change would answer with the old graph.
-        job.__dict__.pop("prefetched_components", None)
-        job.__dict__.pop("prefetched_upstream_links", None)
+        # Lists prefetched before the change would answer (and audit) the old graph.
+        job._prefetched_objects_cache = {}
         return job
 
     @staticmethod
@@ -135,7 +131,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 
 
 class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """A dependency edge as the /jobs/{id}/dependencies sub-route shows and takes it."""
+    """A dependency edge as /jobs/{id}/dependencies shows and takes it; the view's
+    job (`view.job`) is the downstream end."""
 
     upstream = serializers.SlugRelatedField(slug_field="name", queryset=Job.objects.all())
     downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -144,3 +141,16 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = JobDependency
         fields = ["id", "upstream", "downstream", "condition", "created_at"]
         read_only_fields = ["created_at"]
+
+    def validate_upstream(self, upstream):
+        job = self.context["view"].job
+        if upstream.pk == job.pk:
+            raise serializers.ValidationError("A job cannot depend on itself.")
+        if JobDependency.objects.filter(upstream=upstream, downstream=job).exists():
+            raise Conflict(f"{job.name!r} already depends on {upstream.name!r}.")
+        if JobDependency.would_create_cycle(upstream, job):
+            raise serializers.ValidationError(f"Depending on {upstream.name!r} would create a cycle of jobs.")
+        return upstream
+
+    def create(self, validated_data):
+        return super().create({**validated_data, "downstream": self.context["view"].job})
