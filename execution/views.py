@@ -20,6 +20,7 @@ from accounts.access import visible_jobs
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
+from etlsite.caching import cached
 from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
 from execution.control import record_start, request_action, restart_execution, start_execution
@@ -331,15 +332,17 @@ class HealthView(JobScopedMixin, APIView):
 class PerformanceView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
-        """Duration p50/p95 and rows/s over recent successful runs."""
-        return Response(stats.performance_of(self.get_job()))
+        """Duration p50/p95 and rows/s over recent successful runs (cached a few seconds)."""
+        job = self.get_job()
+        return Response(cached(f"job-performance:{job.pk}", lambda: stats.performance_of(job)))
 
 
 class StatisticsView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
-        """Counts by state and trigger, total rows read, written and rejected."""
-        return Response(stats.statistics_of(self.get_job()))
+        """Counts by state and trigger, total rows read, written and rejected (cached a few seconds)."""
+        job = self.get_job()
+        return Response(cached(f"job-statistics:{job.pk}", lambda: stats.statistics_of(job)))
 
 
 class TimelineView(JobScopedMixin, generics.ListAPIView):

@@ -9,6 +9,20 @@ name_validator = RegexValidator(
 )
 
 
+class JobQuerySet(models.QuerySet):
+    def with_graph(self):
+        """Jobs with their `component_list` and `upstream_list`, read in one query each
+        (`to_attr`: Django builds no queryset per job)."""
+        return self.select_related("default_context").prefetch_related(
+            models.Prefetch("components", to_attr="component_list"),
+            models.Prefetch(
+                "upstream_links",
+                queryset=JobDependency.objects.select_related("upstream"),
+                to_attr="upstream_list",
+            ),
+        )
+
+
 class Job(models.Model):
     """A graph of components (sources -> transforms -> sinks) run as one unit."""
 
@@ -30,6 +44,8 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -51,9 +51,9 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         slug_field="name", queryset=Context.objects.all(), allow_null=True, required=False
     )
     config = JobConfigField(required=False)
-    components = ComponentSerializer(many=True, required=False)
+    components = ComponentSerializer(many=True, required=False, source="component_list")
     depends_on = UpstreamSerializer(
-        source="upstream_links",
+        source="upstream_list",
         many=True,
         required=False,
         help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
@@ -78,7 +78,7 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return validate_component_graph(components)
 
     def validate(self, attrs):
-        upstreams = attrs.get("upstream_links")
+        upstreams = attrs.get("upstream_list")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
                 if item["upstream"].pk == self.instance.pk:
@@ -95,17 +95,17 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     @transaction.atomic
     def create(self, validated_data):
-        components = validated_data.pop("components", [])
-        upstreams = validated_data.pop("upstream_links", [])
+        components = validated_data.pop("component_list", [])
+        upstreams = validated_data.pop("upstream_list", [])
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
-        return job
+        return Job.objects.with_graph().get(pk=job.pk)
 
     @transaction.atomic
     def update(self, job, validated_data):
-        components = validated_data.pop("components", None)
-        upstreams = validated_data.pop("upstream_links", None)
+        components = validated_data.pop("component_list", None)
+        upstreams = validated_data.pop("upstream_list", None)
         if "config" in validated_data:
             # A partial update merges config keys; a full update replaces them.
             config = validated_data.pop("config")
@@ -117,9 +117,7 @@ class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             job.replace_components(components)
         if upstreams is not None:
             self._replace_upstreams(job, upstreams)
-        # Lists prefetched before the change would answer (and audit) the old graph.
-        job._prefetched_objects_cache = {}
-        return job
+        return Job.objects.with_graph().get(pk=job.pk)
 
     @staticmethod
     def _replace_upstreams(job, upstreams):

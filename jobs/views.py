@@ -1,5 +1,5 @@
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,10 +31,7 @@ class JobDependenciesSerializer(serializers.Serializer):
 
 
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
-    queryset = Job.objects.select_related("default_context").prefetch_related(
-        "components",
-        Prefetch("upstream_links", queryset=JobDependency.objects.select_related("upstream")),
-    )
+    queryset = Job.objects.with_graph()
     serializer_class = JobSerializer
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]

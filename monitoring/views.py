@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
+from etlsite.caching import cached
 from etlsite.errors import error_body
 from monitoring import (
     configuration,
@@ -27,9 +27,6 @@ from monitoring.models import CustomMetric, SystemState
 from monitoring.serializers import ConfigureSerializer, CustomMetricSerializer, InitializeSerializer
 from monitoring.setup import initialize_system, setup_status
 
-# System metrics and info change slowly and cost a few syscalls or queries: a
-# few seconds of caching (shared by all processes) keeps polling dashboards cheap.
-SHORT_CACHE_SECONDS = 5
 HISTORY_MINUTES_MAX = 24 * 60
 
 WINDOW_PARAMETERS = [
@@ -37,10 +34,6 @@ WINDOW_PARAMETERS = [
     OpenApiParameter("since", str, description="ISO 8601 start time (instead of window)."),
     OpenApiParameter("until", str, description="ISO 8601 end time (default now)."),
 ]
-
-
-def cached(key: str, compute, seconds: int = SHORT_CACHE_SECONDS):
-    return cache.get_or_set(f"monitoring:{key}", compute, seconds)
 
 
 def health_response(report: dict) -> Response:
