@@ -1,6 +1,7 @@
 """The Metrics and Setup routes. Views stay thin: the work is in the modules they call."""
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
@@ -58,23 +59,28 @@ class SystemMetricsView(APIView):
 class PerformanceView(APIView):
     @extend_schema(parameters=WINDOW_PARAMETERS, responses={200: dict})
     def get(self, request):
-        """API request rate, latency percentiles and error rate per route over a window (default 15m)."""
+        """API request rate, latency percentiles and error rate per route since the server
+        started, and ETL throughput over a window (default 15m)."""
         since, until = time_range(request.query_params, timedelta(minutes=15))
         return Response(
             {
                 "window": {"since": since, "until": until},
-                "requests": request_summary(since, until),
+                "requests": request_summary(),
                 "etl": execution_stats.throughput(since, until),
             }
         )
 
 
-def request_summary(since, until) -> dict:
-    seconds = max((until - since).total_seconds(), 1.0)
-    stats = request_metrics.read_stats(since.timestamp())
+def request_summary() -> dict:
+    """API requests since the web server started (its counters only grow), with rates
+    over that time. Rates over a window: Prometheus' rate() on /metrics."""
+    stats, counting_since = request_metrics.read_stats()
+    since = counting_since or time.time()
+    seconds = max(time.time() - since, 1.0)
     total = sum(route.count for route in stats)
     errors = sum(route.server_errors for route in stats)
     return {
+        "since": datetime.fromtimestamp(since, UTC),
         "total": total,
         "rate_per_second": round(total / seconds, 4),
         "error_rate": round(errors / total, 4) if total else 0.0,
