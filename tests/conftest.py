@@ -11,13 +11,14 @@ import psycopg
 import pymysql
 import pytest
 import redis
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contexts.models import Context, Credential
 from monitoring import request_metrics
 from monitoring.configuration import clear_cache as clear_configuration_cache
+from monitoring.setup import ensure_roles
 from tests.execution.qcluster import QCluster
 
 PG_ADMIN_URL = os.environ.get("ETL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -179,6 +180,26 @@ def admin_client(admin_user):
 def reader_client(db):
     """Authenticated, no model permissions: may read, may not write."""
     return client_for(make_user("reader"))
+
+
+def user_in_role(username: str, role: str | None) -> User:
+    """A user in one of the roles `manage.py initialize` creates (design.md's security model)."""
+    user = make_user(username)
+    if role:
+        ensure_roles()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def operator(db):
+    """A member of the operator role: reads, and starts and controls runs."""
+    return user_in_role("operator", "operator")
+
+
+@pytest.fixture
+def operator_client(operator):
+    return client_for(operator)
 
 
 @pytest.fixture
