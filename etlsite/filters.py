@@ -12,6 +12,7 @@ import django_filters
 from django import forms
 from django.db import models
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 
 
 class UTCIsoDateTimeField(IsoDateTimeField):
@@ -34,3 +35,14 @@ class FilterSet(django_filters.FilterSet):
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter, not run when the query string names none of the view's filters:
+    with nothing to filter it still builds a form, ~1 ms of every list and detail call."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or request.query_params.keys().isdisjoint(filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

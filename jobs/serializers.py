@@ -9,11 +9,20 @@ from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency
 
 
+class ComponentListSerializer(serializers.ListSerializer):
+    def to_representation(self, components):
+        # Shown as the engine takes them and as /jobs/{id}/components answers.
+        return [component.as_dict() for component in components]
+
+
 class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=63)
     type = serializers.CharField(max_length=50)
     inputs = serializers.ListField(child=serializers.CharField(max_length=130), required=False, default=list)
     config = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        list_serializer_class = ComponentListSerializer
 
 
 def validate_component_graph(components: list[dict]) -> list[dict]:
