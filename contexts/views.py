@@ -2,11 +2,11 @@ from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.response import Response
 
 from accounts.access import visible_contexts

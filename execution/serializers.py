@@ -7,7 +7,9 @@ from execution.models import Execution, ExecutionError, ExecutionEvent, Executio
 class ExecutionSerializer(serializers.ModelSerializer):
     job_name = serializers.CharField(source="job.name", read_only=True)
     context = serializers.CharField(source="context_name", read_only=True)
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    started_by = serializers.CharField(
+        source="started_by.username", read_only=True, default=None, allow_null=True
+    )
     duration_seconds = serializers.FloatField(
         read_only=True, allow_null=True, help_text="null until it starts"
     )

@@ -1,11 +1,11 @@
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.response import Response
 
 from accounts.access import visible_jobs
@@ -25,6 +25,7 @@ from jobs.serializers import (
 )
 
 
+@extend_schema_serializer(many=False)  # the list route answers one object of two lists
 class JobDependenciesSerializer(serializers.Serializer):
     upstream = JobDependencySerializer(many=True, help_text="Jobs this one runs after.")
     downstream = JobDependencySerializer(many=True, help_text="Jobs that run after this one.")
