@@ -2,54 +2,18 @@
 
 `Authorization: Api-Key <key>`: the key acts as its owner, narrowed by its
 scopes (checked in etlsite.permissions) and, if it lists jobs, to those jobs.
-`Authorization: Token <key>`: DRF's token, looked up in one precompiled query.
+`Authorization: Token <key>`: DRF's token authentication.
 """
 
-from django.contrib.auth import get_user_model
 from oauth2_provider.contrib.rest_framework import authentication as oauth2
 from rest_framework import authentication, exceptions
-from rest_framework.authtoken.models import Token
 from rest_framework_api_key.permissions import KeyParser
 
 from accounts.models import ApiKey
 
-
-class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's token authentication, same answers, cheaper lookup.
-
-    Every API request authenticates, and building the ORM query for
-    `Token.objects.select_related("user").get(key=...)` cost more CPU than the
-    rest of a small request (a third of a gunicorn worker under load). The
-    same join is written once here, as SQL over the models' own tables and
-    columns, and runs as a raw query that still yields a real User.
-    """
-
-    _sql = None
-
-    @classmethod
-    def lookup_sql(cls) -> str:
-        if cls._sql is None:
-            from django.db import connection
-
-            quote = connection.ops.quote_name
-            user_meta, token_meta = get_user_model()._meta, Token._meta
-            user_columns = ", ".join(f"u.{quote(field.column)}" for field in user_meta.concrete_fields)
-            cls._sql = (
-                f"SELECT {user_columns} "  # noqa: S608 - model table and column names
-                f"FROM {quote(token_meta.db_table)} t JOIN {quote(user_meta.db_table)} u "
-                f"ON u.{quote(user_meta.pk.column)} = t.{quote(token_meta.get_field('user').column)} "
-                f"WHERE t.{quote(token_meta.get_field('key').column)} = %s"
-            )
-        return cls._sql
-
-    def authenticate_credentials(self, key):
-        users = list(get_user_model().objects.raw(self.lookup_sql(), [key]))
-        if not users:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        user = users[0]
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        return user, Token(key=key, user=user)
+# DRF's own; the name stays importable because deployed .env files list it in
+# API_AUTHENTICATION_CLASSES (docs/api.md).
+TokenAuthentication = authentication.TokenAuthentication
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -70,19 +70,3 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.username or 'anonymous'} {self.action} {self.object_repr}"
-
-
-class RateLimitCounter(models.Model):
-    """Requests counted in one rate-limit window of one client (accounts/rate_counter.py).
-
-    Used when the default cache is the database cache: one atomic upsert per
-    request instead of that cache's read-then-write, which loses counts under
-    concurrency. Expired rows are deleted by the retention schedule.
-    """
-
-    window_key = models.CharField(max_length=255, primary_key=True)
-    hits = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self):
-        return f"{self.window_key}: {self.hits}"

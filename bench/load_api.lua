@@ -15,6 +15,11 @@ local headers = {["Authorization"] = "Token " .. token, ["Accept"] = "applicatio
 if body then
   headers["Content-Type"] = "application/json"
 end
+-- A conditional GET: the ETag of an earlier answer, so an unchanged one is a 304.
+local etag = os.getenv("LOAD_IF_NONE_MATCH")
+if etag then
+  headers["If-None-Match"] = etag
+end
 
 -- Threads start at different offsets so they do not all hit the same path.
 setup = function(thread)
@@ -29,9 +34,9 @@ end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'RESULT {"requests": %d, "duration_us": %d, "connect_errors": %d, "read_errors": %d, ' ..
+    'RESULT {"requests": %d, "bytes": %d, "duration_us": %d, "connect_errors": %d, "read_errors": %d, ' ..
     '"write_errors": %d, "status_errors": %d, "timeouts": %d, ' ..
     '"p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    summary.requests, summary.bytes, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end

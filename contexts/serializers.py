@@ -135,6 +135,8 @@ class EnvironmentSerializer(serializers.Serializer):
 
 
 class CredentialSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A credential of the view's context (`view.etl_context`)."""
+
     secrets = serializers.DictField(
         child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
         write_only=True,
@@ -164,7 +166,7 @@ class CredentialSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return config
 
     def validate(self, attrs):
-        context = self.context["context"]
+        context = self.context["view"].etl_context
         name = attrs.get("name", getattr(self.instance, "name", None))
         duplicate = Credential.objects.filter(context=context, name=name)
         if self.instance is not None:
@@ -194,7 +196,7 @@ class CredentialSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def create(self, validated_data):
         secrets = validated_data.pop("secrets", {})
-        credential = Credential(context=self.context["context"], **validated_data)
+        credential = Credential(context=self.context["view"].etl_context, **validated_data)
         credential.update_secrets(secrets)
         credential.save()
         return credential

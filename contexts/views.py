@@ -1,10 +1,11 @@
 from contextlib import contextmanager
 
 from django.db.models import ProtectedError
-from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.response import Response
 
 from accounts.access import name_jobs, visible_contexts
@@ -39,26 +40,11 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     filterset_class = ContextFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
-    # Writes on sub-routes: changing a context needs change_context, and credentials
-    # need their own permissions, so a role may edit contexts but not credentials.
+    # Writes on sub-routes: changing a context needs change_context.
     action_permissions = {
         "put_environment": "contexts.change_context",
         "put_parameters": "contexts.change_context",
-        "add_credential": "contexts.add_credential",
-        "update_credential": "contexts.change_credential",
-        "delete_credential": "contexts.delete_credential",
-        "credential_test": "contexts.change_credential",
         "clone": "contexts.add_context",
-    }
-    # A credential test waits on the database it tries; it writes only its audit
-    # event, and must not hold SQLite's write lock meanwhile (etlsite/atomic_writes.py).
-    non_atomic_actions = ("credential_test",)
-    # A scoped API key or OAuth2 token needs the `admin` scope to touch credentials.
-    action_scopes = {
-        "add_credential": "admin",
-        "update_credential": "admin",
-        "delete_credential": "admin",
-        "credential_test": "admin",
     }
     extra_error_statuses = {"destroy": ("409",)}
 
@@ -97,90 +83,6 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         scopes = credential_scopes(self.request)
         if scopes is not None and SCOPE_ADMIN not in scopes:
             raise exceptions.PermissionDenied(f"{held}: that needs a credential with the 'admin' scope.")
-
-    @extend_schema(responses=CredentialSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="credentials", pagination_class=None, filter_backends=[])
-    def credentials(self, request, pk=None):
-        """The context's credentials (secret values are never returned, only `secrets_set`)."""
-        return Response(CredentialSerializer(self.get_object().credentials.all(), many=True).data)
-
-    @extend_schema(request=CredentialSerializer, responses={201: CredentialSerializer})
-    @credentials.mapping.post
-    def add_credential(self, request, pk=None):
-        context = self.get_object()
-        serializer = CredentialSerializer(data=request.data, context={"context": context})
-        serializer.is_valid(raise_exception=True)
-        with encryption_errors_as_503():
-            serializer.save()
-        record(request, "create", serializer.instance, after=snapshot(serializer.instance))
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(responses=CredentialSerializer)
-    @action(detail=True, methods=["get"], url_path=r"credentials/(?P<credential_id>\d+)")
-    def credential(self, request, pk=None, credential_id=None):
-        return Response(CredentialSerializer(self._credential(credential_id)).data)
-
-    @extend_schema(request=CredentialSerializer, responses=CredentialSerializer)
-    @credential.mapping.put
-    @credential.mapping.patch
-    def update_credential(self, request, pk=None, credential_id=None):
-        """An update without a secret keeps it; `"secrets": {"password": null}` clears it."""
-        credential = self._credential(credential_id)
-        serializer = CredentialSerializer(
-            credential,
-            data=request.data,
-            partial=request.method == "PATCH",
-            context={"context": credential.context},
-        )
-        serializer.is_valid(raise_exception=True)
-        before = snapshot(credential)
-        with encryption_errors_as_503():
-            serializer.save()
-        record(request, "update", credential, before=before, after=snapshot(credential))
-        return Response(serializer.data)
-
-    @extend_schema(request=None, responses={204: None})
-    @credential.mapping.delete
-    def delete_credential(self, request, pk=None, credential_id=None):
-        credential = self._credential(credential_id)
-        before, pk = snapshot(credential), credential.pk
-        credential.delete()
-        credential.pk = pk
-        record(request, "delete", credential, before=before)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "CredentialTestResult",
-            {
-                "ok": serializers.BooleanField(),
-                "message": serializers.CharField(),
-                "seconds": serializers.FloatField(),
-            },
-        ),
-    )
-    @action(detail=True, methods=["post"], url_path=r"credentials/(?P<credential_id>\d+)/test")
-    def credential_test(self, request, pk=None, credential_id=None):
-        """Connect with the stored credential; answers ok or the driver's error (secrets masked)."""
-        credential = self._credential(credential_id)
-        if credential.kind not in TESTABLE_KINDS:
-            raise serializers.ValidationError(
-                {
-                    "kind": [
-                        f"Only {', '.join(TESTABLE_KINDS)} credentials can be tested, not {credential.kind}."
-                    ]
-                }
-            )
-        with encryption_errors_as_503():
-            result = check_credential(credential)
-        record(request, "credential_test", credential, after=result)
-        return Response(result)
-
-    def _credential(self, credential_id) -> Credential:
-        return get_object_or_404(
-            Credential.objects.select_related("context"), pk=credential_id, context=self.get_object()
-        )
 
     @extend_schema(responses=EnvironmentSerializer)
     @action(detail=True, methods=["get"], url_path="environment")
@@ -237,6 +139,74 @@ class ContextViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return Response(
             ContextSerializer(self.get_queryset().get(pk=copy.pk)).data, status=status.HTTP_201_CREATED
         )
+
+
+class CredentialViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    """/contexts/{id}/credentials: secret values are never returned, only `secrets_set`.
+    An update without a secret keeps it; `"secrets": {"password": null}` clears it."""
+
+    queryset = Credential.objects.select_related("context")
+    serializer_class = CredentialSerializer
+    lookup_url_kwarg = "credential_id"
+    lookup_value_regex = r"\d+"
+    pagination_class = None
+    filter_backends = []
+    # Declared rather than derived from the queryset, whose parent lookup would answer 404 before 403.
+    action_permissions = {
+        "create": "contexts.add_credential",
+        "update": "contexts.change_credential",
+        "partial_update": "contexts.change_credential",
+        "destroy": "contexts.delete_credential",
+        "test": "contexts.change_credential",
+    }
+    # A scoped API key or OAuth2 token needs the `admin` scope to touch credentials.
+    action_scopes = {action: "admin" for action in ("create", "update", "partial_update", "destroy", "test")}
+    # A credential test waits on the database it tries; it writes only its audit
+    # event, and must not hold SQLite's write lock meanwhile (etlsite/atomic_writes.py).
+    non_atomic_actions = ("test",)
+
+    @cached_property
+    def etl_context(self) -> Context:
+        return get_object_or_404(visible_contexts(self.request), pk=self.kwargs["context_pk"])
+
+    def get_queryset(self):
+        return super().get_queryset().filter(context=self.etl_context)
+
+    def perform_create(self, serializer):
+        with encryption_errors_as_503():
+            super().perform_create(serializer)
+
+    def perform_update(self, serializer):
+        with encryption_errors_as_503():
+            super().perform_update(serializer)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "CredentialTestResult",
+            {
+                "ok": serializers.BooleanField(),
+                "message": serializers.CharField(),
+                "seconds": serializers.FloatField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, context_pk=None, credential_id=None):
+        """Connect with the stored credential; answers ok or the driver's error (secrets masked)."""
+        credential = self.get_object()
+        if credential.kind not in TESTABLE_KINDS:
+            raise serializers.ValidationError(
+                {
+                    "kind": [
+                        f"Only {', '.join(TESTABLE_KINDS)} credentials can be tested, not {credential.kind}."
+                    ]
+                }
+            )
+        with encryption_errors_as_503():
+            result = check_credential(credential)
+        record(request, "credential_test", credential, after=result)
+        return Response(result)
 
 
 @contextmanager

@@ -36,31 +36,13 @@ class FilterSet(django_filters.FilterSet):
         models.DateTimeField: {"filter_class": IsoDateTimeFilter},
     }
 
-    def get_form_class(self):
-        # django-filter builds a fresh form class on every request, deep-copying
-        # a form field per filter: about a millisecond of every list call. Our
-        # filters are fixed per FilterSet class, so the class is built once.
-        cls = type(self)
-        form_class = cls.__dict__.get("_cached_form_class")
-        if form_class is None:
-            form_class = super().get_form_class()
-            cls._cached_form_class = form_class
-        return form_class
-
 
 class FilterBackend(DjangoFilterBackend):
-    """django-filter, skipped when the request names none of the view's filters.
-
-    A FilterSet copies every filter and builds a form even when the query
-    string has nothing for it; most list calls (and every detail call) give
-    no filter at all, so they skip that work. With no value, no filter would
-    change the queryset anyway.
-    """
+    """django-filter, not run when the query string names none of the view's filters:
+    with nothing to filter it still builds a form, ~1 ms of every list and detail call."""
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
-        if filterset_class is not None and not any(
-            name in filterset_class.base_filters for name in request.query_params
-        ):
+        if filterset_class is None or request.query_params.keys().isdisjoint(filterset_class.base_filters):
             return queryset
         return super().filter_queryset(request, queryset, view)

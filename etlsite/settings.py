@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
+    "etlsite.caching.ApiCacheControlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.LoginFormThrottleMiddleware",
@@ -132,11 +133,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The database cache is shared by every process (web and workers), which
 # throttling and health caching need; no extra service required.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://etlsite_cache")}
-# Rendered answers of the job list, job detail and execution history, kept per
-# process and checked against the database's read version on every request
-# (etlsite/read_cache.py). 0 entries turns it off.
-API_READ_CACHE_ENTRIES = env.int("API_READ_CACHE_ENTRIES", default=512)
-API_READ_CACHE_BYTES = env.int("API_READ_CACHE_BYTES", default=32 * 1024 * 1024)
 
 # --- Auth -----------------------------------------------------------------------
 
@@ -182,7 +178,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": env.list(
         "API_AUTHENTICATION_CLASSES",
         default=[
-            "accounts.authentication.TokenAuthentication",
+            "rest_framework.authentication.TokenAuthentication",
             "accounts.authentication.ApiKeyAuthentication",
             "accounts.authentication.OAuth2Authentication",
             "rest_framework_simplejwt.authentication.JWTAuthentication",

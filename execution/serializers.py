@@ -1,11 +1,10 @@
 from rest_framework import serializers
 
-from etlsite.fast_representation import FastRepresentationMixin
 from etlsite.serializers import StrictFieldsMixin
 from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
 
 
-class ExecutionSerializer(FastRepresentationMixin, serializers.ModelSerializer):
+class ExecutionSerializer(serializers.ModelSerializer):
     job_name = serializers.CharField(source="job.name", read_only=True)
     context = serializers.CharField(source="context_name", read_only=True)
     started_by = serializers.CharField(

@@ -20,8 +20,8 @@ from accounts.access import visible_jobs
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
+from etlsite.caching import cached
 from etlsite.permissions import SCOPE_EXECUTE
-from etlsite.read_cache import CachedReadMixin
 from execution import stats
 from execution.control import record_start, request_action, restart_execution, start_execution
 from execution.filters import ExecutionEventFilterSet, ExecutionFilterSet
@@ -281,11 +281,10 @@ def _check_levels(levels, name):
 # --- history ------------------------------------------------------------------------
 
 
-class ExecutionListView(CachedReadMixin, JobScopedMixin, generics.ListAPIView):
+class ExecutionListView(JobScopedMixin, generics.ListAPIView):
     """A job's runs, newest first; filter by state, trigger, context and date range."""
 
     serializer_class = ExecutionSerializer
-    cached_answer = "job_executions"
     filterset_class = ExecutionFilterSet
     ordering_fields = ["id", "queued_at", "started_at", "finished_at", "rows_read"]
     search_fields = []
@@ -296,16 +295,6 @@ class ExecutionListView(CachedReadMixin, JobScopedMixin, generics.ListAPIView):
         # Through the job's own manager, each execution already knows its job
         # (no join, no Job per row); the encrypted run-time overrides are never shown.
         return self.get_job().executions.select_related("started_by").defer("encrypted_overrides")
-
-    def list(self, request, *args, **kwargs):
-        return self.cached_read(
-            request, lambda: super(ExecutionListView, self).list(request, *args, **kwargs)
-        )
-
-    def answer_is_cacheable(self, data) -> bool:
-        # A running execution's duration_seconds grows with the clock.
-        rows = data.get("results", []) if isinstance(data, dict) else data
-        return all(row["finished_at"] is not None or row["started_at"] is None for row in rows)
 
 
 class ExecutionDetailView(JobScopedMixin, APIView):
@@ -343,15 +332,17 @@ class HealthView(JobScopedMixin, APIView):
 class PerformanceView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
-        """Duration p50/p95 and rows/s over recent successful runs."""
-        return Response(stats.performance_of(self.get_job()))
+        """Duration p50/p95 and rows/s over recent successful runs (cached a few seconds)."""
+        job = self.get_job()
+        return Response(cached(f"job-performance:{job.pk}", lambda: stats.performance_of(job)))
 
 
 class StatisticsView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
-        """Counts by state and trigger, total rows read, written and rejected."""
-        return Response(stats.statistics_of(self.get_job()))
+        """Counts by state and trigger, total rows read, written and rejected (cached a few seconds)."""
+        job = self.get_job()
+        return Response(cached(f"job-statistics:{job.pk}", lambda: stats.statistics_of(job)))
 
 
 class TimelineView(JobScopedMixin, generics.ListAPIView):

@@ -1,5 +1,3 @@
-from typing import NamedTuple
-
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 
@@ -11,18 +9,18 @@ name_validator = RegexValidator(
 )
 
 
-class LinkedJob(NamedTuple):
-    """The upstream end of a dependency as the API shows it: its name."""
-
-    name: str
-
-
-class UpstreamRow(NamedTuple):
-    """A JobDependency as the API reads it (id, upstream.name, condition), without a model instance."""
-
-    id: int
-    upstream: LinkedJob
-    condition: str
+class JobQuerySet(models.QuerySet):
+    def with_graph(self):
+        """Jobs with their `component_list` and `upstream_list`, read in one query each
+        (`to_attr`: Django builds no queryset per job)."""
+        return self.select_related("default_context").prefetch_related(
+            models.Prefetch("components", to_attr="component_list"),
+            models.Prefetch(
+                "upstream_links",
+                queryset=JobDependency.objects.select_related("upstream"),
+                to_attr="upstream_list",
+            ),
+        )
 
 
 class Job(models.Model):
@@ -47,6 +45,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = JobQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -66,42 +66,6 @@ class Job(models.Model):
     def effective_config(self) -> dict:
         """The stored config over the defaults, so every key is present."""
         return {**DEFAULT_JOB_CONFIG, **(self.config or {})}
-
-    # The API reads these for a page of jobs at once as plain rows
-    # (attach_related_rows); elsewhere they query.
-    @property
-    def component_list(self):
-        if hasattr(self, "prefetched_components"):
-            return self.prefetched_components
-        return list(self.components.all())
-
-    @property
-    def upstream_list(self):
-        if hasattr(self, "prefetched_upstream_links"):
-            return self.prefetched_upstream_links
-        return list(self.upstream_links.select_related("upstream"))
-
-    @staticmethod
-    def attach_related_rows(jobs) -> None:
-        """Give each job its components (`component_list`, plain dicts) and its
-        upstream links (`upstream_list`, UpstreamRow), one query each for all
-        of them: building a Component, a JobDependency and its upstream Job per
-        row costs more than the rest of a job's API representation."""
-        components = {job.pk: [] for job in jobs}
-        rows = Component.objects.filter(job_id__in=list(components)).order_by("job_id", "position")
-        for job_id, name, type_, inputs, config in rows.values_list(
-            "job_id", "name", "type", "inputs", "config"
-        ):
-            components[job_id].append({"name": name, "type": type_, "inputs": inputs, "config": config})
-        links = {job.pk: [] for job in jobs}
-        rows = JobDependency.objects.filter(downstream_id__in=list(links)).order_by("id")
-        for downstream_id, link_id, upstream_name, condition in rows.values_list(
-            "downstream_id", "id", "upstream__name", "condition"
-        ):
-            links[downstream_id].append(UpstreamRow(link_id, LinkedJob(upstream_name), condition))
-        for job in jobs:
-            job.prefetched_components = components[job.pk]
-            job.prefetched_upstream_links = links[job.pk]
 
     def component_dicts(self) -> list[dict]:
         """The components as the plain dicts the engine takes, in saved order."""
@@ -175,6 +139,13 @@ class JobDependency(models.Model):
 
     def __str__(self):
         return f"{self.upstream.name} -> {self.downstream.name} ({self.condition})"
+
+    def audit_snapshot(self) -> dict:
+        return {
+            "upstream": self.upstream.name,
+            "downstream": self.downstream.name,
+            "condition": self.condition,
+        }
 
     @staticmethod
     def would_create_cycle(upstream: Job, downstream: Job) -> bool:

@@ -8,18 +8,27 @@ from accounts.access import hidden_job_names, name_taken, usable_contexts, visib
 from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
-from etlsite.fast_representation import FastRepresentationMixin
+from etlsite.errors import Conflict
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency, name_validator
 
 
-class ComponentSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
+class ComponentListSerializer(serializers.ListSerializer):
+    def to_representation(self, components):
+        # Shown as the engine takes them and as /jobs/{id}/components answers.
+        return [component.as_dict() for component in components]
+
+
+class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=63)
     type = serializers.CharField(max_length=50)
     inputs = serializers.ListField(child=serializers.CharField(max_length=130), required=False, default=list)
     config = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        list_serializer_class = ComponentListSerializer
 
 
 def validate_component_graph(components: list[dict]) -> list[dict]:
@@ -47,7 +56,7 @@ class VisibleJobField(serializers.SlugRelatedField):
         return visible_jobs(request) if request is not None else super().get_queryset()
 
 
-class UpstreamSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Serializer):
+class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
@@ -72,17 +81,19 @@ class UsableContextField(serializers.SlugRelatedField):
         return usable_contexts(request.user) if request is not None else super().get_queryset()
 
 
-class JobBriefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = ["id", "name"]
+class JobConfigField(JobConfigSerializer):
+    """Written as the job's stored config; read as its effective config (defaults filled in)."""
+
+    def get_attribute(self, job):
+        return job.effective_config
+
+    def to_representation(self, config):
+        return config
 
 
-class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.ModelSerializer):
-    computed_fields = ("config",)  # the effective config, defaults filled in (to_representation)
-
+class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     default_context = UsableContextField(allow_null=True, required=False)
-    config = JobConfigSerializer(required=False)
+    config = JobConfigField(required=False)
     components = ComponentSerializer(many=True, required=False, source="component_list")
     depends_on = UpstreamSerializer(
         source="upstream_list",
@@ -114,7 +125,6 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 
     def to_representation(self, job):
         data = super().to_representation(job)
-        data["config"] = job.effective_config
         if self._hidden_job_names:
             data["depends_on"] = [d for d in data["depends_on"] if d["job"] not in self._hidden_job_names]
         return data
@@ -174,7 +184,7 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
-        return job
+        return Job.objects.with_graph().get(pk=job.pk)
 
     @transaction.atomic
     def update(self, job, validated_data):
@@ -191,10 +201,7 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
             job.replace_components(components)
         if upstreams is not None:
             self._replace_upstreams(job, upstreams)
-        # Lists prefetched before the change would answer with the old graph.
-        job.__dict__.pop("prefetched_components", None)
-        job.__dict__.pop("prefetched_upstream_links", None)
-        return job
+        return Job.objects.with_graph().get(pk=job.pk)
 
     def _replace_upstreams(self, job, upstreams):
         job.upstream_links.exclude(upstream__name__in=self._hidden_job_names).delete()
@@ -210,7 +217,8 @@ class JobSerializer(FastRepresentationMixin, StrictFieldsMixin, serializers.Mode
 
 
 class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """A dependency edge as the /jobs/{id}/dependencies sub-route shows and takes it."""
+    """A dependency edge as /jobs/{id}/dependencies shows and takes it; the view's
+    job (`view.job`) is the downstream end."""
 
     upstream = VisibleJobField()
     downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
@@ -219,3 +227,16 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = JobDependency
         fields = ["id", "upstream", "downstream", "condition", "created_at"]
         read_only_fields = ["created_at"]
+
+    def validate_upstream(self, upstream):
+        job = self.context["view"].job
+        if upstream.pk == job.pk:
+            raise serializers.ValidationError("A job cannot depend on itself.")
+        if JobDependency.objects.filter(upstream=upstream, downstream=job).exists():
+            raise Conflict(f"{job.name!r} already depends on {upstream.name!r}.")
+        if JobDependency.would_create_cycle(upstream, job):
+            raise serializers.ValidationError(f"Depending on {upstream.name!r} would create a cycle of jobs.")
+        return upstream
+
+    def create(self, validated_data):
+        return super().create({**validated_data, "downstream": self.context["view"].job})

@@ -1,10 +1,11 @@
 from django.db import transaction
 from django.db.models import ProtectedError
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
@@ -12,7 +13,6 @@ from accounts.access import may_change_job, name_jobs, visible_jobs, visible_lin
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
-from etlsite.read_cache import CachedReadMixin
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
 from execution.models import ACTIVE_STATES
 from jobs.config import JobConfigSerializer
@@ -26,49 +26,25 @@ from jobs.serializers import (
 )
 
 
+@extend_schema_serializer(many=False)  # the list route answers one object of two lists
 class JobDependenciesSerializer(serializers.Serializer):
     upstream = JobDependencySerializer(many=True, help_text="Jobs this one runs after.")
     downstream = JobDependencySerializer(many=True, help_text="Jobs that run after this one.")
 
 
-class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
-    queryset = Job.objects.select_related("default_context")
+class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+    queryset = Job.objects.with_graph()
     serializer_class = JobSerializer
-    cached_answer = "jobs"
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
-    extra_error_statuses = {"destroy": ("409",), "add_dependency": ("409",)}
+    extra_error_statuses = {"destroy": ("409",)}
 
     def get_queryset(self):
         return visible_jobs(self.request, super().get_queryset())
 
     def get_object(self):
-        job = super().get_object()
-        if self.request.method not in SAFE_METHODS and not may_change_job(self.request.user, job):
-            raise PermissionDenied(
-                f"Job {job.name!r} runs by default in a context you may not use, so you may not "
-                "change or delete it; ask an admin or a member of that context's groups."
-            )
-        return job
-
-    # Components and upstream links come as plain rows: a page of 50 jobs has ~100 components.
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            Job.attach_related_rows(page)
-        return page
-
-    def list(self, request, *args, **kwargs):
-        return self.cached_read(request, lambda: super(JobViewSet, self).list(request, *args, **kwargs))
-
-    def retrieve(self, request, *args, **kwargs):
-        return self.cached_read(request, self._render_job)
-
-    def _render_job(self):
-        job = self.get_object()
-        Job.attach_related_rows([job])
-        return Response(self.get_serializer(job).data)
+        return refuse_unless_changeable(self.request, super().get_object())
 
     def perform_destroy(self, job):
         active = list(job.executions.filter(state__in=ACTIVE_STATES).values_list("pk", flat=True))
@@ -128,51 +104,55 @@ class JobViewSet(CachedReadMixin, AuditedViewSetMixin, viewsets.ModelViewSet):
             record(request, "update", job, before=before, after=snapshot(job))
         return Response(job.component_dicts())
 
+
+def refuse_unless_changeable(request, job: Job) -> Job:
+    """A write to a job (or its dependencies) by someone who may not use its
+    default context is refused: its next scheduled run would use that context."""
+    if request.method not in SAFE_METHODS and not may_change_job(request.user, job):
+        raise PermissionDenied(
+            f"Job {job.name!r} runs by default in a context you may not use, so you may not "
+            "change or delete it; ask an admin or a member of that context's groups."
+        )
+    return job
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("job_pk", int, OpenApiParameter.PATH, description="The job's id.")]
+)
+class JobDependencyViewSet(
+    AuditedViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """/jobs/{id}/dependencies: the jobs this one runs after (upstream) and before (downstream)."""
+
+    queryset = JobDependency.objects.select_related("upstream", "downstream")
+    serializer_class = JobDependencySerializer
+    lookup_url_kwarg = "dependency_id"
+    lookup_value_regex = r"\d+"
+    pagination_class = None
+    filter_backends = []
+    # A job's dependencies are part of the job (its `depends_on`).
+    action_permissions = {"create": "jobs.change_job", "destroy": "jobs.change_job"}
+    extra_error_statuses = {"create": ("409",)}
+
+    @cached_property
+    def job(self) -> Job:
+        return refuse_unless_changeable(
+            self.request, get_object_or_404(visible_jobs(self.request), pk=self.kwargs["job_pk"])
+        )
+
+    def get_queryset(self):
+        return visible_links(self.request, super().get_queryset().filter(downstream=self.job))
+
     @extend_schema(responses={200: JobDependenciesSerializer})
-    @action(detail=True, methods=["get"], url_path="dependencies", pagination_class=None, filter_backends=[])
-    def dependencies(self, request, pk=None):
+    def list(self, request, job_pk=None):
         """Upstream and downstream jobs with their conditions."""
-        job = self.get_object()
-        edges = visible_links(request, JobDependency.objects.select_related("upstream", "downstream"))
+        links = visible_links(request, super().get_queryset())
         return Response(
             {
-                "upstream": JobDependencySerializer(edges.filter(downstream=job), many=True).data,
-                "downstream": JobDependencySerializer(edges.filter(upstream=job), many=True).data,
+                "upstream": self.get_serializer(links.filter(downstream=self.job), many=True).data,
+                "downstream": self.get_serializer(links.filter(upstream=self.job), many=True).data,
             }
         )
-
-    @extend_schema(request=JobDependencySerializer, responses={201: JobDependencySerializer})
-    @dependencies.mapping.post
-    def add_dependency(self, request, pk=None):
-        """Make this job run after `upstream` (by name) with a condition."""
-        job = self.get_object()
-        serializer = JobDependencySerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        upstream = serializer.validated_data["upstream"]
-        if upstream.pk == job.pk:
-            raise serializers.ValidationError({"upstream": ["A job cannot depend on itself."]})
-        if JobDependency.objects.filter(upstream=upstream, downstream=job).exists():
-            raise Conflict(f"{job.name!r} already depends on {upstream.name!r}.")
-        if JobDependency.would_create_cycle(upstream, job):
-            raise serializers.ValidationError(
-                {"upstream": [f"Depending on {upstream.name!r} would create a cycle of jobs."]}
-            )
-        link = serializer.save(downstream=job)
-        record(request, "create", link, after=serializer.data)
-        return Response(serializer.data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"dependencies/(?P<dependency_id>\d+)")
-    def remove_dependency(self, request, pk=None, dependency_id=None):
-        job = self.get_object()
-        link = get_object_or_404(
-            visible_links(request, JobDependency.objects.all()), pk=dependency_id, downstream=job
-        )
-        before, link_id = JobDependencySerializer(link).data, link.pk
-        link.delete()
-        link.pk = link_id
-        record(request, "delete", link, before=before)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ComponentTypeSerializer(serializers.Serializer):

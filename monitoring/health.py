@@ -17,6 +17,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from etlsite.caching import cached
+
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
 _SEVERITY = {OK: 0, DEGRADED: 1, FAILING: 2}
 CRITICAL_CHECKS = ("database", "migrations")
@@ -62,9 +64,7 @@ def check_migrations() -> dict:
     try:
         # Loading the migration graph takes a few hundred ms: readiness probes
         # share one answer for a short while.
-        pending = cache.get_or_set(
-            "monitoring:pending-migrations", pending_migrations, MIGRATIONS_CACHE_SECONDS
-        )
+        pending = cached("pending-migrations", pending_migrations, MIGRATIONS_CACHE_SECONDS)
     except Exception as error:
         return {"status": FAILING, "message": f"Could not read migrations: {error.__class__.__name__}."}
     if pending:

@@ -1,6 +1,6 @@
-"""Prometheus exposition at /metrics, built at scrape time from shared stored data
-(the request-metrics store, the database, django-q2's cluster status), so every
-gunicorn worker answers with the same numbers: no per-process registries to merge.
+"""Prometheus exposition at /metrics, built at scrape time from data every gunicorn
+worker shares (request metrics in prometheus-client's multiprocess files, the
+database, django-q2's cluster status), so every worker answers with the same numbers.
 
 Auth: any authenticated API credential (`Authorization: Token ...` works in a
 Prometheus scrape config), or no credential from an address listed in the
@@ -17,7 +17,7 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
@@ -26,10 +26,6 @@ from accounts.access import sees_every_job, visible_jobs
 from monitoring import execution_stats, health, request_metrics
 
 DEFAULT_ANONYMOUS_FROM = ["127.0.0.1/32", "::1/128"]
-
-
-def _bucket_label(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else repr(bound)
 
 
 class StoredDataCollector:
@@ -45,26 +41,7 @@ class StoredDataCollector:
         yield from self._workers()
 
     def _requests(self):
-        totals = CounterMetricFamily(
-            "etlsite_http_requests",
-            "HTTP requests served, by route and status.",
-            labels=["method", "route", "status"],
-        )
-        for method, route, status, count in request_metrics.read_totals_by_status():
-            totals.add_metric([method, route, str(status)], count)
-        yield totals
-        latency = HistogramMetricFamily(
-            "etlsite_http_request_duration_seconds",
-            "Time to answer HTTP requests.",
-            labels=["method", "route"],
-        )
-        for stats in request_metrics.read_stats():
-            cumulative, buckets = 0, []
-            for bound, count in zip(request_metrics.LATENCY_BUCKETS, stats.buckets, strict=True):
-                cumulative += count
-                buckets.append((_bucket_label(bound), cumulative))
-            latency.add_metric([stats.method, stats.route], buckets, stats.duration_sum)
-        yield latency
+        yield from request_metrics.collect()
 
     def _executions(self):
         current = GaugeMetricFamily(

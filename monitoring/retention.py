@@ -2,7 +2,6 @@
 the configured retention (settings `log_retention_days`, `execution_retention_days`).
 
 Runs as a django-q2 schedule (`monitoring.tasks.apply_retention`, hourly).
-Expired rate-limit counters go too.
 Deleted executions' totals are added to `ArchivedTotal` first, so all-time
 counters (Prometheus) keep counting them.
 """
@@ -13,7 +12,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import rate_counter
 from execution.models import FINISHED_STATES, Execution, ExecutionLog
 from monitoring.configuration import get_setting
 from monitoring.execution_stats import CounterReader
@@ -52,10 +50,8 @@ def apply_retention(now=None) -> dict:
     logs, _ = ExecutionLog.objects.filter(created_at__lt=log_cutoff).delete()
     executions = _delete_executions_before(execution_cutoff)
     metrics, _ = CustomMetric.objects.filter(recorded_at__lt=execution_cutoff).delete()
-    counters = rate_counter.delete_expired(now)
     return {
         "logs_deleted": logs,
         "executions_deleted": executions,
         "custom_metrics_deleted": metrics,
-        "rate_counters_deleted": counters,
     }

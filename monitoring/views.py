@@ -7,10 +7,10 @@ workers and queue depth, database and migrations) are the same for every
 authenticated caller.
 """
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import audit
 from accounts.access import visible_contexts, visible_jobs
+from etlsite.caching import cached
 from etlsite.errors import error_body
 from monitoring import (
     configuration,
@@ -36,9 +37,6 @@ from monitoring.models import CustomMetric, SystemState
 from monitoring.serializers import ConfigureSerializer, CustomMetricSerializer, InitializeSerializer
 from monitoring.setup import initialize_system, setup_status
 
-# System metrics and info change slowly and cost a few syscalls or queries: a
-# few seconds of caching (shared by all processes) keeps polling dashboards cheap.
-SHORT_CACHE_SECONDS = 5
 HISTORY_MINUTES_MAX = 24 * 60
 
 WINDOW_PARAMETERS = [
@@ -46,10 +44,6 @@ WINDOW_PARAMETERS = [
     OpenApiParameter("since", str, description="ISO 8601 start time (instead of window)."),
     OpenApiParameter("until", str, description="ISO 8601 end time (default now)."),
 ]
-
-
-def cached(key: str, compute, seconds: int = SHORT_CACHE_SECONDS):
-    return cache.get_or_set(f"monitoring:{key}", compute, seconds)
 
 
 def health_response(report: dict) -> Response:
@@ -74,23 +68,28 @@ class SystemMetricsView(APIView):
 class PerformanceView(APIView):
     @extend_schema(parameters=WINDOW_PARAMETERS, responses={200: dict})
     def get(self, request):
-        """API request rate, latency percentiles and error rate per route over a window (default 15m)."""
+        """API request rate, latency percentiles and error rate per route since the server
+        started, and ETL throughput over a window (default 15m)."""
         since, until = time_range(request.query_params, timedelta(minutes=15))
         return Response(
             {
                 "window": {"since": since, "until": until},
-                "requests": request_summary(since, until),
+                "requests": request_summary(),
                 "etl": execution_stats.throughput(since, until, jobs=visible_jobs(request)),
             }
         )
 
 
-def request_summary(since, until) -> dict:
-    seconds = max((until - since).total_seconds(), 1.0)
-    stats = request_metrics.read_stats(since.timestamp())
+def request_summary() -> dict:
+    """API requests since the web server started (its counters only grow), with rates
+    over that time. Rates over a window: Prometheus' rate() on /metrics."""
+    stats, counting_since = request_metrics.read_stats()
+    since = counting_since or time.time()
+    seconds = max(time.time() - since, 1.0)
     total = sum(route.count for route in stats)
     errors = sum(route.server_errors for route in stats)
     return {
+        "since": datetime.fromtimestamp(since, UTC),
         "total": total,
         "rate_per_second": round(total / seconds, 4),
         "error_rate": round(errors / total, 4) if total else 0.0,

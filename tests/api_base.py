@@ -10,16 +10,20 @@ A model's test only supplies data:
         update_payload = {"description": "changed"}
         bad_payload = ({"name": ""}, "name")        # (body, field named in the error)
 
-and inherits checks for list, retrieve, create, update, delete, the error body
-on bad input, 401 without credentials, 403 without the model permission and a
-list query count that does not grow with the number of rows.
+and inherits checks for list, retrieve, create, update, delete (each write
+leaving its AuditEvent), the error body on bad input, 401 without
+credentials, 403 without the permission and a list query count that does
+not grow with the number of rows. An endpoint that offers less combines the
+parts it has (ListTests or PaginatedListTests, RetrieveTests, CreateTests, UpdateTests,
+DeleteTests, AccessTests); a nested one (`/contexts/{id}/credentials/`)
+makes `endpoint` a property of its parent.
 """
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from etlsite import read_cache
+from accounts.models import AuditEvent
 from tests.conftest import client_for, make_user
 
 
@@ -35,11 +39,11 @@ def assert_error_body(response, status: int, field: str | None = None):
 
 
 @pytest.mark.django_db
-class APICRUDTests:
+class APITestBase:
     endpoint: str
     model = None
-    update_payload: dict = {}
-    bad_payload: tuple[dict, str] = ({}, "")
+    # Lists answer {"count", "next", "previous", "results"}; a sub-resource may answer otherwise (rows()).
+    paginated = True
     # Permissions a user needs for writes: "<app_label>.<action>_<model_name>".
     permission_actions = ("add", "change", "delete")
 
@@ -52,25 +56,53 @@ class APICRUDTests:
     def detail_url(self, obj) -> str:
         return f"{self.endpoint}{obj.pk}/"
 
-    def permission(self, action: str) -> str:
+    def rows(self, body) -> list:
+        """The objects of a list answer."""
+        return body["results"] if self.paginated else body
+
+    def writer_permissions(self) -> list[str]:
         meta = self.model._meta
-        return f"{meta.app_label}.{action}_{meta.model_name}"
+        return [f"{meta.app_label}.{action}_{meta.model_name}" for action in self.permission_actions]
 
     @pytest.fixture
     def writer_client(self, db):
-        perms = [self.permission(action) for action in self.permission_actions]
-        return client_for(make_user("writer", *perms))
+        return client_for(make_user("writer", *self.writer_permissions()))
 
+    def assert_audited(self, action: str, pk, **fields):
+        meta = self.model._meta
+        event = AuditEvent.objects.get(action=action, object_type=meta.label_lower, object_id=str(pk))
+        assert event.username == "writer"
+        for name, value in fields.items():
+            assert getattr(event, name) == value, name
+        return event
+
+
+class ListTests(APITestBase):
     def test_list_answers_with_the_pagination_envelope(self, reader_client):
         self.make_object(1)
         self.make_object(2)
         response = reader_client.get(self.endpoint)
         assert response.status_code == 200, response.content
         body = response.json()
-        assert set(body) >= {"count", "next", "previous", "results"}
-        assert body["count"] == 2
-        assert len(response.json()["results"]) == 2
+        if self.paginated:
+            assert set(body) >= {"count", "next", "previous", "results"}
+            assert body["count"] == 2
+        assert len(self.rows(body)) == 2
 
+    def test_list_query_count_does_not_grow_with_rows(self, reader_client):
+        self.make_object(1)
+        reader_client.get(self.endpoint)  # warm caches (content types, sessions)
+        with CaptureQueriesContext(connection) as few:
+            reader_client.get(self.endpoint)
+        for index in range(2, 7):
+            self.make_object(index)
+        with CaptureQueriesContext(connection) as many:
+            response = reader_client.get(self.endpoint)
+        assert len(self.rows(response.json())) == 6
+        assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
+class PaginatedListTests(ListTests):
     def test_list_honours_page_size(self, reader_client):
         for index in range(3):
             self.make_object(index)
@@ -79,6 +111,8 @@ class APICRUDTests:
         assert len(body["results"]) == 2
         assert body["next"]
 
+
+class RetrieveTests(APITestBase):
     def test_retrieve_returns_the_object(self, reader_client):
         obj = self.make_object(1)
         response = reader_client.get(self.detail_url(obj))
@@ -88,12 +122,19 @@ class APICRUDTests:
     def test_retrieve_of_a_missing_object_is_a_404_error_body(self, reader_client):
         assert_error_body(reader_client.get(f"{self.endpoint}999999/"), 404)
 
+
+class CreateTests(APITestBase):
+    bad_payload: tuple[dict, str] = ({}, "")
+
     def test_create_saves_and_returns_201(self, writer_client):
         before = self.model.objects.count()
         response = writer_client.post(self.endpoint, self.create_payload(1), format="json")
         assert response.status_code == 201, response.content
         assert self.model.objects.count() == before + 1
-        assert self.model.objects.filter(pk=response.json()["id"]).exists()
+        pk = response.json()["id"]
+        assert self.model.objects.filter(pk=pk).exists()
+        event = self.assert_audited("create", pk, before=None)
+        assert event.after
 
     def test_create_with_bad_input_names_the_field_and_saves_nothing(self, writer_client):
         payload, field = self.bad_payload
@@ -101,10 +142,15 @@ class APICRUDTests:
         response = writer_client.post(self.endpoint, payload, format="json")
         assert_error_body(response, 400, field)
         assert self.model.objects.count() == before
+        assert not AuditEvent.objects.filter(action="create").exists()
 
     def test_create_with_malformed_json_is_a_400(self, writer_client):
         response = writer_client.post(self.endpoint, "{not json", content_type="application/json")
         assert_error_body(response, 400)
+
+
+class UpdateTests(APITestBase):
+    update_payload: dict = {}
 
     def test_update_changes_the_object(self, writer_client):
         obj = self.make_object(1)
@@ -115,12 +161,22 @@ class APICRUDTests:
         refreshed = writer_client.get(self.detail_url(obj)).json()
         for key, value in self.update_payload.items():
             assert refreshed[key] == value
+        event = self.assert_audited("update", obj.pk)
+        assert event.before and event.after and event.before != event.after
 
+
+class DeleteTests(APITestBase):
     def test_delete_removes_the_object(self, writer_client):
         obj = self.make_object(1)
         response = writer_client.delete(self.detail_url(obj))
         assert response.status_code == 204, response.content
         assert not self.model.objects.filter(pk=obj.pk).exists()
+        event = self.assert_audited("delete", obj.pk, after=None)
+        assert event.before
+
+
+class AccessTests(APITestBase):
+    update_payload: dict = {}
 
     def test_anonymous_requests_get_401(self, anon_client):
         obj = self.make_object(1)
@@ -135,17 +191,8 @@ class APICRUDTests:
         assert_error_body(reader_client.patch(self.detail_url(obj), self.update_payload, format="json"), 403)
         assert_error_body(reader_client.delete(self.detail_url(obj)), 403)
         assert self.model.objects.count() == before
+        assert not AuditEvent.objects.exists()
 
-    def test_list_query_count_does_not_grow_with_rows(self, reader_client):
-        self.make_object(1)
-        reader_client.get(self.endpoint)  # warm caches (content types, sessions)
-        read_cache.answers.clear()  # both requests render (not answered from etlsite/read_cache)
-        with CaptureQueriesContext(connection) as few:
-            reader_client.get(self.endpoint)
-        for index in range(2, 7):
-            self.make_object(index)
-        read_cache.answers.clear()
-        with CaptureQueriesContext(connection) as many:
-            response = reader_client.get(self.endpoint)
-        assert response.json()["count"] == 6
-        assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+class APICRUDTests(PaginatedListTests, RetrieveTests, CreateTests, UpdateTests, DeleteTests, AccessTests):
+    """Every check, for a model endpoint with the whole CRUD."""

@@ -11,12 +11,14 @@ import psycopg
 import pymysql
 import pytest
 import redis
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contexts.models import Context, Credential
+from monitoring import request_metrics
 from monitoring.configuration import clear_cache as clear_configuration_cache
+from monitoring.setup import ensure_roles
 from tests.execution.qcluster import QCluster
 
 PG_ADMIN_URL = os.environ.get("ETL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -180,6 +182,26 @@ def reader_client(db):
     return client_for(make_user("reader"))
 
 
+def user_in_role(username: str, role: str | None) -> User:
+    """A user in one of the roles `manage.py initialize` creates (design.md's security model)."""
+    user = make_user(username)
+    if role:
+        ensure_roles()
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def operator(db):
+    """A member of the operator role: reads, and starts and controls runs."""
+    return user_in_role("operator", "operator")
+
+
+@pytest.fixture
+def operator_client(operator):
+    return client_for(operator)
+
+
 @pytest.fixture
 def anon_client():
     return client_for(None)
@@ -195,11 +217,11 @@ def fresh_system_configuration():
 
 
 @pytest.fixture(autouse=True)
-def own_request_metrics(settings, tmp_path):
-    """Each test's API requests are counted in its own store, written at once:
-    nothing one test records can show up in another's figures."""
-    settings.REQUEST_METRICS_DB = tmp_path / "request-metrics.sqlite3"
-    settings.REQUEST_METRICS_FLUSH_SECONDS = 0
+def own_request_metrics():
+    """Each test's API requests are counted from zero (tests run in prometheus-client's
+    single-process mode): nothing one test records shows up in another's figures."""
+    request_metrics.requests_total.clear()
+    request_metrics.request_seconds.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,20 @@
 """/api/v1/contexts/{id}/credentials and /credentials/{cred_id}: secrets go in,
 only their names come out."""
 
+from functools import cached_property
+
 import pytest
 
 from contexts.models import Credential
-from tests.api_base import assert_error_body
+from tests.api_base import (
+    AccessTests,
+    CreateTests,
+    DeleteTests,
+    ListTests,
+    RetrieveTests,
+    UpdateTests,
+    assert_error_body,
+)
 from tests.conftest import client_for, make_user
 from tests.contexts.factories import PASSWORD, add_credential, make_context
 
@@ -16,6 +26,27 @@ WAREHOUSE = {
     "config": {"host": "127.0.0.1", "port": 5432, "database": "dw", "user": "etl"},
     "secrets": {"password": PASSWORD},
 }
+
+
+class TestCredentialsAPI(ListTests, RetrieveTests, CreateTests, UpdateTests, DeleteTests, AccessTests):
+    model = Credential
+    paginated = False
+    update_payload = {"description": "changed"}
+    bad_payload = ({"name": "x", "kind": "bogus"}, "kind")
+
+    @cached_property
+    def parent(self):
+        return make_context("parent")
+
+    @property
+    def endpoint(self):
+        return f"/api/v1/contexts/{self.parent.pk}/credentials/"
+
+    def make_object(self, index):
+        return add_credential(self.parent, f"cred_{index}")
+
+    def create_payload(self, index):
+        return {**WAREHOUSE, "name": f"new_{index}"}
 
 
 @pytest.fixture

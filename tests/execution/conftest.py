@@ -1,5 +1,4 @@
-"""Fixtures for the execution tests: jobs on real files, an operator, and a
-way to run a queued execution in this process (the "sync" mode)."""
+"""Fixtures for the execution tests: jobs on real files and a way to run a queued execution in this process (the "sync" mode)."""
 
 import pytest
 
@@ -7,7 +6,6 @@ from contexts.models import Context
 from execution.models import Execution
 from execution.tasks import run_execution
 from jobs.models import Job
-from tests.conftest import client_for, make_user
 
 
 def csv_rows(count: int, start: int = 0) -> str:
@@ -30,16 +28,6 @@ def csv_copy_components(source="in.csv", target="out.csv", where=None) -> list[d
         last = "kept"
     components.append({"name": "out", "type": "csv_sink", "inputs": [last], "config": {"path": target}})
     return components
-
-
-@pytest.fixture
-def operator(db):
-    return make_user("operator", "execution.control_execution")
-
-
-@pytest.fixture
-def operator_client(operator):
-    return client_for(operator)
 
 
 @pytest.fixture

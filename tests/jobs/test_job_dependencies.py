@@ -1,8 +1,38 @@
+from functools import cached_property
+
 import pytest
 
 from jobs.models import Job, JobDependency
-from tests.api_base import assert_error_body
+from tests.api_base import AccessTests, CreateTests, DeleteTests, ListTests, assert_error_body
 from tests.jobs.factories import make_job
+
+
+class TestJobDependenciesAPI(ListTests, CreateTests, DeleteTests, AccessTests):
+    """/jobs/{id}/dependencies/: the upstream jobs of one job (no update: delete and add again)."""
+
+    model = JobDependency
+    paginated = False
+    bad_payload = ({"upstream": "ghost"}, "upstream")
+
+    def writer_permissions(self):
+        return ["jobs.change_job"]  # a job's dependencies are part of the job
+
+    @cached_property
+    def job(self):
+        return make_job("downstream")
+
+    @property
+    def endpoint(self):
+        return f"/api/v1/jobs/{self.job.pk}/dependencies/"
+
+    def rows(self, body):
+        return body["upstream"]
+
+    def make_object(self, index):
+        return JobDependency.objects.create(upstream=make_job(f"up_{index}"), downstream=self.job)
+
+    def create_payload(self, index):
+        return {"upstream": make_job(f"new_up_{index}").name, "condition": "always"}
 
 
 @pytest.fixture

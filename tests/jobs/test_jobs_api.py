@@ -55,9 +55,11 @@ def test_jobs_filter_by_exact_name_and_search(admin_client):
 
 
 def test_page_size_is_capped_at_500(admin_client):
-    make_job("one")
+    Job.objects.bulk_create(Job(name=f"job_{n:03}") for n in range(501))
     body = admin_client.get("/api/v1/jobs/?page_size=100000").json()
-    assert body["count"] == 1
+    assert body["count"] == 501
+    assert len(body["results"]) == 500
+    assert body["next"]
 
 
 def test_a_duplicate_job_name_is_a_400_on_name(admin_client):

@@ -1,4 +1,4 @@
-"""Monitoring tests: each gets its own request-metrics store and empty caches."""
+"""Monitoring tests: each gets empty caches (and, from tests/conftest.py, request metrics from zero)."""
 
 import os
 import socket
@@ -16,9 +16,7 @@ from tests.conftest import client_for, make_user
 
 
 @pytest.fixture(autouse=True)
-def isolated_monitoring(db, settings, tmp_path):
-    settings.REQUEST_METRICS_DB = tmp_path / "request-metrics.sqlite3"
-    settings.REQUEST_METRICS_FLUSH_SECONDS = 0
+def isolated_monitoring(db):
     cache.clear()
     configuration.clear_cache()
     yield

@@ -3,7 +3,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import RateLimitCounter
 from execution.models import Execution, ExecutionLog, State
 from monitoring import execution_stats, tasks
 from monitoring.configuration import apply_changes
@@ -29,20 +28,12 @@ def test_it_deletes_logs_and_executions_past_their_retention():
     _log(recent, days_ago=10)
     _log(recent, days_ago=1)
     CustomMetric.objects.create(name="m", value=1, recorded_at=timezone.now() - timedelta(days=31))
-    RateLimitCounter.objects.create(
-        window_key="old", hits=3, expires_at=timezone.now() - timedelta(seconds=1)
-    )
-    RateLimitCounter.objects.create(
-        window_key="live", hits=3, expires_at=timezone.now() + timedelta(seconds=60)
-    )
     report = tasks.apply_retention()
     assert report == {
         "logs_deleted": 1,
         "executions_deleted": 1,
         "custom_metrics_deleted": 1,
-        "rate_counters_deleted": 1,
     }
-    assert list(RateLimitCounter.objects.values_list("window_key", flat=True)) == ["live"]
     assert set(Execution.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
     assert ExecutionLog.objects.count() == 1
     assert not Execution.objects.filter(pk=old.pk).exists()

@@ -2,20 +2,11 @@
 per user, and the demo job as `make run` creates it."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from execution.models import Execution, State
 from monitoring import setup
-from tests.conftest import make_user
-
-
-def user_in_role(username: str, role: str | None):
-    user = make_user(username)
-    if role:
-        setup.ensure_roles()
-        user.groups.add(Group.objects.get(name=role))
-    return user
+from tests.conftest import user_in_role
 
 
 def signed_in(user) -> Client:
@@ -30,17 +21,13 @@ def viewer(db):
 
 
 @pytest.fixture
-def operator(db):
-    return user_in_role("operator", "operator")
-
-
-@pytest.fixture
-def viewer_client(viewer):
+def viewer_session(viewer):
     return signed_in(viewer)
 
 
 @pytest.fixture
-def operator_client(operator):
+def operator_session(operator):
+    """The operator (tests/conftest.py) signed in to the pages."""
     return signed_in(operator)
 
 

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from execution.models import Execution, State, Trigger
 from monitoring import setup
+from tests.conftest import user_in_role
 from tests.execution.conftest import csv_rows, make_job
 from tests.execution.qcluster import wait_for
-from tests.ui.conftest import user_in_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,8 @@ from accounts.models import AuditEvent
 from execution.models import Execution, State, Trigger
 from jobs.models import Job
 from monitoring import setup
-from tests.ui.conftest import running_execution, signed_in, user_in_role
+from tests.conftest import user_in_role
+from tests.ui.conftest import running_execution, signed_in
 
 CHANGELIST = "/admin/jobs/job/"
 

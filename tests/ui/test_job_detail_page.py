@@ -10,11 +10,11 @@ def test_it_needs_a_signed_in_user(client, demo_job):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_it_shows_the_definition_graph_schedule_and_recent_runs(viewer_client, demo_job):
+def test_it_shows_the_definition_graph_schedule_and_recent_runs(viewer_session, demo_job):
     demo_job.config = {"schedule": "*/15 * * * *"}
     demo_job.save()
     run = Execution.objects.create(job=demo_job, state=State.SUCCEEDED, rows_read=20, rows_written=5)
-    response = viewer_client.get(f"/jobs/{demo_job.pk}/")
+    response = viewer_session.get(f"/jobs/{demo_job.pk}/")
     assert response.status_code == 200
     page = response.content.decode()
     assert f"<title>Job {demo_job.name} · etlsite</title>" in page
@@ -29,7 +29,7 @@ def test_it_shows_the_definition_graph_schedule_and_recent_runs(viewer_client, d
     assert f'href="/executions/{run.pk}/"' in page
 
 
-def test_the_graph_puts_a_component_right_of_its_furthest_input_and_marks_rejects(viewer_client, db):
+def test_the_graph_puts_a_component_right_of_its_furthest_input_and_marks_rejects(viewer_session, db):
     job = make_job(
         "checked",
         components=[
@@ -39,36 +39,36 @@ def test_the_graph_puts_a_component_right_of_its_furthest_input_and_marks_reject
             {"name": "out", "type": "csv_sink", "inputs": ["both"], "config": {"path": "out.csv"}},
         ],
     )
-    graph = viewer_client.get(f"/jobs/{job.pk}/").context["graph"]
+    graph = viewer_session.get(f"/jobs/{job.pk}/").context["graph"]
     x = {node["name"]: node["x"] for node in graph["nodes"]}
     assert x["rows"] < x["kept"] < x["both"] < x["out"]
     assert len(graph["edges"]) == 4 and not any(edge["rejects"] for edge in graph["edges"])
 
 
-def test_a_viewer_sees_no_start_form_and_no_control_buttons(viewer_client, demo_job):
+def test_a_viewer_sees_no_start_form_and_no_control_buttons(viewer_session, demo_job):
     running_execution(demo_job)
-    page = viewer_client.get(f"/jobs/{demo_job.pk}/").content.decode()
+    page = viewer_session.get(f"/jobs/{demo_job.pk}/").content.decode()
     assert "Start a run" not in page
     assert ">Pause</button>" not in page and ">Stop</button>" not in page
 
 
-def test_an_operator_sees_the_start_form_and_the_buttons_for_the_current_state(operator_client, demo_job):
+def test_an_operator_sees_the_start_form_and_the_buttons_for_the_current_state(operator_session, demo_job):
     execution = running_execution(demo_job)
-    page = operator_client.get(f"/jobs/{demo_job.pk}/").content.decode()
+    page = operator_session.get(f"/jobs/{demo_job.pk}/").content.decode()
     assert "Start a run" in page and 'name="csrfmiddlewaretoken"' in page
     assert f'action="/executions/{execution.pk}/pause/"' in page
     assert 'data-when="running">Pause</button>' in page
     assert 'data-when="pausing paused" hidden>Resume</button>' in page
 
 
-def test_a_restricted_job_is_not_found_for_outsiders(viewer_client, viewer, demo_job):
+def test_a_restricted_job_is_not_found_for_outsiders(viewer_session, viewer, demo_job):
     demo_job.allowed_groups.add(Group.objects.create(name="finance"))
-    assert viewer_client.get(f"/jobs/{demo_job.pk}/").status_code == 404
+    assert viewer_session.get(f"/jobs/{demo_job.pk}/").status_code == 404
     admin = signed_in(type(viewer).objects.create_superuser("root", "root@example.com", "pw"))
     assert admin.get(f"/jobs/{demo_job.pk}/").status_code == 200
 
 
-def test_an_unknown_job_is_not_found(viewer_client, db):
-    response = viewer_client.get("/jobs/999/")
+def test_an_unknown_job_is_not_found(viewer_session, db):
+    response = viewer_session.get("/jobs/999/")
     assert response.status_code == 404
     assert "<title>Not found · etlsite</title>" in response.content.decode()

@@ -9,11 +9,11 @@ def test_it_needs_a_signed_in_user(client, db):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_it_lists_jobs_with_schedule_next_run_and_last_run(viewer_client, db):
+def test_it_lists_jobs_with_schedule_next_run_and_last_run(viewer_session, db):
     nightly = make_job("nightly", config={"schedule": "0 2 * * *", "timezone": "Europe/Paris"})
     make_job("adhoc", description="run by hand")
     run = Execution.objects.create(job=nightly, state=State.SUCCEEDED)
-    response = viewer_client.get("/jobs/")
+    response = viewer_session.get("/jobs/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "<title>Jobs · etlsite</title>" in page
@@ -25,19 +25,19 @@ def test_it_lists_jobs_with_schedule_next_run_and_last_run(viewer_client, db):
     assert "manual" in page and "never" in page
 
 
-def test_it_searches_names_and_descriptions(viewer_client, db):
+def test_it_searches_names_and_descriptions(viewer_session, db):
     make_job("nightly")
     make_job("adhoc", description="run by hand")
-    names = lambda query: [r["job"].name for r in viewer_client.get(f"/jobs/?q={query}").context["rows"]]  # noqa: E731
+    names = lambda query: [r["job"].name for r in viewer_session.get(f"/jobs/?q={query}").context["rows"]]  # noqa: E731
     assert names("night") == ["nightly"]
     assert names("hand") == ["adhoc"]
-    assert "No job matches" in viewer_client.get("/jobs/?q=zzz").content.decode()
+    assert "No job matches" in viewer_session.get("/jobs/?q=zzz").content.decode()
 
 
-def test_restricted_jobs_are_hidden_from_outsiders(viewer_client, viewer, db):
+def test_restricted_jobs_are_hidden_from_outsiders(viewer_session, viewer, db):
     finance = Group.objects.create(name="finance")
     make_job("payroll").allowed_groups.add(finance)
     make_job("public")
-    assert [r["job"].name for r in viewer_client.get("/jobs/").context["rows"]] == ["public"]
+    assert [r["job"].name for r in viewer_session.get("/jobs/").context["rows"]] == ["public"]
     viewer.groups.add(finance)
-    assert [r["job"].name for r in viewer_client.get("/jobs/").context["rows"]] == ["payroll", "public"]
+    assert [r["job"].name for r in viewer_session.get("/jobs/").context["rows"]] == ["payroll", "public"]

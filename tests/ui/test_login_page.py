@@ -1,5 +1,5 @@
 from accounts.models import AuditEvent
-from tests.ui.conftest import user_in_role
+from tests.conftest import user_in_role
 
 
 def test_a_viewer_logs_in_and_lands_where_they_were_going(client, db):

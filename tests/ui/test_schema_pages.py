@@ -38,15 +38,15 @@ def test_pages_need_a_signed_in_user(client, flights_schema):
         assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
-def test_the_list_shows_each_schema_with_its_field_count(viewer_client, flights_schema):
-    response = viewer_client.get("/schemas/")
+def test_the_list_shows_each_schema_with_its_field_count(viewer_session, flights_schema):
+    response = viewer_session.get("/schemas/")
     page = response.content.decode()
     assert response.status_code == 200 and "<title>Schemas · etlsite</title>" in page
     assert f'href="/schemas/{flights_schema.pk}/"' in page and '<td class="num">2</td>' in page
 
 
-def test_the_documentation_shows_fields_constraints_and_rules_escaped(viewer_client, flights_schema):
-    response = viewer_client.get(f"/schemas/{flights_schema.pk}/")
+def test_the_documentation_shows_fields_constraints_and_rules_escaped(viewer_session, flights_schema):
+    response = viewer_session.get(f"/schemas/{flights_schema.pk}/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "<title>Schema flights (version 1) · etlsite</title>" in page
@@ -57,17 +57,17 @@ def test_the_documentation_shows_fields_constraints_and_rules_escaped(viewer_cli
     assert f'href="/api/v1/schemas/{flights_schema.pk}/json-schema"' in page
 
 
-def test_an_older_version_can_be_read(viewer_client, flights_schema):
+def test_an_older_version_can_be_read(viewer_session, flights_schema):
     flights_schema.save_definition(fields=[{"name": "carrier", "type": "string"}])
-    latest = viewer_client.get(f"/schemas/{flights_schema.pk}/")
+    latest = viewer_session.get(f"/schemas/{flights_schema.pk}/")
     assert [f["name"] for f in latest.context["fields"]] == ["carrier"]
-    first = viewer_client.get(f"/schemas/{flights_schema.pk}/?version=1")
+    first = viewer_session.get(f"/schemas/{flights_schema.pk}/?version=1")
     assert [f["name"] for f in first.context["fields"]] == ["carrier", "arr_delay"]
-    assert viewer_client.get(f"/schemas/{flights_schema.pk}/?version=9").status_code == 404
-    assert viewer_client.get(f"/schemas/{flights_schema.pk}/?version=x").status_code == 404
+    assert viewer_session.get(f"/schemas/{flights_schema.pk}/?version=9").status_code == 404
+    assert viewer_session.get(f"/schemas/{flights_schema.pk}/?version=x").status_code == 404
 
 
-def test_it_lists_only_visible_jobs_that_validate_with_it(viewer_client, flights_schema):
+def test_it_lists_only_visible_jobs_that_validate_with_it(viewer_session, flights_schema):
     from django.contrib.auth.models import Group
 
     components = [
@@ -77,10 +77,10 @@ def test_it_lists_only_visible_jobs_that_validate_with_it(viewer_client, flights
     ]
     make_job("public_check", components=components)
     make_job("secret_check", components=components).allowed_groups.add(Group.objects.create(name="finance"))
-    response = viewer_client.get(f"/schemas/{flights_schema.pk}/")
+    response = viewer_session.get(f"/schemas/{flights_schema.pk}/")
     assert [job.name for job in response.context["used_by"]] == ["public_check"]
     assert "secret_check" not in response.content.decode()
 
 
-def test_an_unknown_schema_is_not_found(viewer_client, db):
-    assert viewer_client.get("/schemas/999/").status_code == 404
+def test_an_unknown_schema_is_not_found(viewer_session, db):
+    assert viewer_session.get("/schemas/999/").status_code == 404
