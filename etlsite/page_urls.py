@@ -4,8 +4,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
+from execution import job_pages
 from execution import pages as execution_pages
-from jobs import pages as job_pages
 from monitoring import pages as monitoring_pages
 from schemas import pages as schema_pages
 

@@ -4,13 +4,16 @@ from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from accounts.access import hidden_job_names, name_taken, usable_contexts, visible_jobs
+from accounts.access import name_taken
+from accounts.serializers import VisibleJobField
+from contexts.access import usable_contexts
 from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
 from etlsite.errors import Conflict
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
+from jobs.access import hidden_job_names
 from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency, name_validator
 
@@ -41,26 +44,11 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
-class VisibleJobField(serializers.SlugRelatedField):
-    """A job by name, among those the caller may see: a hidden one answers
-    exactly like a name that does not exist."""
-
-    default_error_messages = {"does_not_exist": "No job named '{value}'."}
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="name", queryset=Job.objects.all(), **kwargs)
-
-    def get_queryset(self):
-        # Without a request (an internal caller, not a person) every job may be named.
-        request = self.context.get("request")
-        return visible_jobs(request) if request is not None else super().get_queryset()
-
-
 class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
-    job = VisibleJobField(source="upstream")
+    job = VisibleJobField(queryset=Job.objects.all(), source="upstream")
     condition = serializers.ChoiceField(
         choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
     )
@@ -220,7 +208,7 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A dependency edge as /jobs/{id}/dependencies shows and takes it; the view's
     job (`view.job`) is the downstream end."""
 
-    upstream = VisibleJobField()
+    upstream = VisibleJobField(queryset=Job.objects.all())
     downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:

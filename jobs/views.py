@@ -9,12 +9,12 @@ from rest_framework.generics import get_object_or_404  # a malformed id is a 404
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.access import may_change_job, name_jobs, visible_jobs, visible_links
+from accounts.access import name_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
-from execution.models import ACTIVE_STATES
+from jobs.access import may_change_job, visible_jobs, visible_links
 from jobs.config import JobConfigSerializer
 from jobs.filters import JobFilterSet
 from jobs.models import Job, JobDependency
@@ -47,7 +47,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return refuse_unless_changeable(self.request, super().get_object())
 
     def perform_destroy(self, job):
-        active = list(job.executions.filter(state__in=ACTIVE_STATES).values_list("pk", flat=True))
+        active = list(job.executions.active().values_list("pk", flat=True))
         if active:
             raise Conflict(
                 f"Job {job.name!r} has active executions ({', '.join(f'#{pk}' for pk in active)}); "

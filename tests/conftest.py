@@ -17,8 +17,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contexts.models import Context, Credential
+from etlsite.configuration import clear_cache as clear_configuration_cache
 from monitoring import request_metrics
-from monitoring.configuration import clear_cache as clear_configuration_cache
 from monitoring.setup import ensure_roles
 from tests.execution.qcluster import QCluster
 

@@ -1,56 +1,33 @@
-"""HTML pages for jobs: the list, one job's page (definition, graph picture,
-schedule, recent runs, start form) and starting a run from it.
-
-Also the rules every page module shares: pages need a signed-in user, a job
-restricted to some groups is invisible (404) to everyone else, as in the API,
-and controlling runs needs `execution.control_execution` (the operator role).
-"""
+"""HTML pages for running jobs: the job list (with each job's last run), one
+job's page (definition, graph picture, schedule, recent runs, start form) and
+starting a run from it. They live with the runs they show and start; the job
+definitions are the jobs app's."""
 
 import json
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import audit
-from accounts.access import restrict_to_groups, visible_contexts, visible_links
+from contexts.access import visible_contexts
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
+from etlsite.pages import can_control, page, require_control
 from execution import stats
 from execution.control import start_execution
-from execution.engine.errors import GraphError
-from execution.engine.graph import split_input, topological_order
-from execution.engine.registry import UnknownComponentType, get_spec
 from execution.models import ACTIVE_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
+from jobs.access import visible_jobs, visible_links
+from jobs.graph_picture import graph_picture, kind_of
 from jobs.models import Job, JobDependency
 
-CONTROL_PERMISSION = "execution.control_execution"
 RECENT_RUNS = 10
-
-
-def page(view):
-    """A page for signed-in users; anyone signed in may read, as in the API."""
-    return login_required(view)
-
-
-def visible_jobs(user):
-    return restrict_to_groups(Job.objects.all(), user)
-
-
-def can_control(user) -> bool:
-    return user.has_perm(CONTROL_PERMISSION)
-
-
-def require_control(user) -> None:
-    if not can_control(user):
-        raise PermissionDenied("Starting and controlling runs needs the operator role.")
 
 
 # --- the job list -------------------------------------------------------------------
@@ -60,7 +37,7 @@ def require_control(user) -> None:
 def job_list(request):
     query = request.GET.get("q", "").strip()
     latest = Execution.objects.filter(job=OuterRef("pk")).order_by("-id")
-    jobs = visible_jobs(request.user).annotate(
+    jobs = visible_jobs(request).annotate(
         component_count=Count("components", distinct=True),
         last_execution_id=Subquery(latest.values("id")[:1]),
         last_state=Subquery(latest.values("state")[:1]),
@@ -135,7 +112,7 @@ class StartForm(forms.Form):
 
 @page
 def job_detail(request, job_id):
-    job = get_object_or_404(visible_jobs(request.user).select_related("default_context"), pk=job_id)
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
     form = (
         StartForm(job=job, contexts=visible_contexts(request).order_by("name"))
         if can_control(request.user)
@@ -177,7 +154,7 @@ def _settings(config: dict) -> list[tuple[str, str]]:
 @require_POST
 @page
 def job_start(request, job_id):
-    job = get_object_or_404(visible_jobs(request.user).select_related("default_context"), pk=job_id)
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
     require_control(request.user)
     form = StartForm(request.POST, job=job, contexts=visible_contexts(request).order_by("name"))
     if not form.is_valid():
@@ -207,76 +184,3 @@ def job_start(request, job_id):
     )
     messages.success(request, f"Execution #{execution.pk} of {job.name} is queued.")
     return redirect("page-execution", execution_id=execution.pk)
-
-
-# --- the component graph picture --------------------------------------------------------
-
-NODE_WIDTH, NODE_HEIGHT = 168, 46
-COLUMN_GAP, ROW_GAP, MARGIN = 56, 18, 6
-
-
-def kind_of(type_name: str) -> str:
-    try:
-        return get_spec(type_name).kind
-    except UnknownComponentType:
-        return "unknown"
-
-
-def graph_picture(components: list[dict]) -> dict:
-    """Boxes and arrows for an SVG: each component one column right of its
-    furthest input, in saved order within a column."""
-    try:
-        order = topological_order(components)
-    except GraphError:
-        order = [c["name"] for c in components]
-    by_name = {c["name"]: c for c in components}
-    column = {}
-    for name in order:
-        upstream = [split_input(ref)[0] for ref in by_name[name].get("inputs") or []]
-        column[name] = 1 + max((column[up] for up in upstream if up in column), default=-1)
-    rows_used: dict[int, int] = {}
-    nodes = {}
-    for component in components:
-        name = component["name"]
-        row = rows_used.get(column[name], 0)
-        rows_used[column[name]] = row + 1
-        nodes[name] = {
-            "name": name,
-            "label": name if len(name) <= 20 else name[:19] + "…",
-            "type": component["type"],
-            "kind": kind_of(component["type"]),
-            "x": MARGIN + column[name] * (NODE_WIDTH + COLUMN_GAP),
-            "y": MARGIN + row * (NODE_HEIGHT + ROW_GAP),
-        }
-    edges = []
-    for component in components:
-        target = nodes[component["name"]]
-        for reference in component.get("inputs") or []:
-            upstream, port = split_input(reference)
-            if upstream not in nodes:
-                continue
-            edges.append(_edge(nodes[upstream], target, port))
-    columns = max(column.values(), default=-1) + 1
-    rows = max(rows_used.values(), default=0)
-    return {
-        "nodes": list(nodes.values()),
-        "edges": edges,
-        "width": 2 * MARGIN + columns * NODE_WIDTH + max(columns - 1, 0) * COLUMN_GAP,
-        "height": 2 * MARGIN + rows * NODE_HEIGHT + max(rows - 1, 0) * ROW_GAP,
-        "node_width": NODE_WIDTH,
-        "node_height": NODE_HEIGHT,
-    }
-
-
-def _edge(source: dict, target: dict, port: str) -> dict:
-    x1, y1 = source["x"] + NODE_WIDTH, source["y"] + NODE_HEIGHT / 2
-    x2, y2 = target["x"] - 4, target["y"] + NODE_HEIGHT / 2
-    middle = (x1 + x2) / 2
-    return {
-        "path": f"M{x1},{y1} C{middle},{y1} {middle},{y2} {x2},{y2}",
-        "port": port,
-        "rejects": port != "main",
-        "label_x": middle,
-        "label_y": (y1 + y2) / 2 - 4,
-        "title": f"{source['name']} → {target['name']}" + (f" ({port})" if port != "main" else ""),
-    }
