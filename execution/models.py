@@ -96,6 +96,8 @@ class Execution(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
+    # The job's version (JobVersion.number) this run was started from.
+    job_version = models.PositiveIntegerField(null=True, blank=True)
 
     task_id = models.CharField(max_length=64, blank=True, default="")
     worker_id = models.CharField(max_length=200, blank=True, default="")

@@ -32,7 +32,8 @@ from execution.control import (
 from execution.engine.graph import validate_components
 from execution.models import Action, Trigger
 from jobs.config import JobConfigSerializer
-from jobs.models import Component, Job, JobDependency
+from jobs.models import Component, Job, JobDependency, JobVersion
+from jobs.versions import record_version
 
 # Why a job could not be started or controlled: shown to the admin, never raised.
 RUN_PROBLEMS = (RunInputError, CredentialKeyError, Conflict)
@@ -151,6 +152,11 @@ class JobAdmin(HiddenJobsUnnamedOnDeletePages, admin.ModelAdmin):
         # Restricted jobs stay invisible to staff outside their groups, as in the API
         # (a pk subquery rather than restrict_to_groups' DISTINCT, which bulk delete refuses).
         return jobs.filter(pk__in=restrict_to_groups(Job.objects.all(), request.user).values("pk"))
+
+    def save_related(self, request, form, formsets, change):
+        # The components and dependencies are saved here, after the job: only now is the definition whole.
+        super().save_related(request, form, formsets, change)
+        record_version(form.instance, user=request.user, via=JobVersion.Via.ADMIN)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "default_context":

@@ -143,7 +143,8 @@ def demo_components() -> list[dict]:
 def ensure_demo_job() -> str:
     from contexts.models import Context
     from execution.engine.graph import validate_components
-    from jobs.models import Job
+    from jobs.models import Job, JobVersion
+    from jobs.versions import record_version
 
     if Job.objects.filter(name=DEMO_JOB_NAME).exists():
         return "found"
@@ -158,6 +159,7 @@ def ensure_demo_job() -> str:
         default_context=Context.objects.filter(is_default=True).first(),
     )
     job.replace_components(components)
+    record_version(job, via=JobVersion.Via.SETUP)
     return "created"
 
 
