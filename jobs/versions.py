@@ -44,10 +44,10 @@ def record_version(job: Job, *, user=None, via: str, note: str = "") -> JobVersi
 
 
 def change_summary(before: dict | None, after: dict) -> str:
-    """`created with 3 components`, or what differs: `config: batch_size; components: added late (filter)`."""
+    """`first version, 3 components`, or what differs: `config: batch_size; components: added late (filter)`."""
     if before is None:
         count = len(after["components"])
-        return f"created with {count} component{'' if count == 1 else 's'}"
+        return f"first version, {count} component{'' if count == 1 else 's'}"
     parts = []
     if before["name"] != after["name"]:
         parts.append(f"renamed {before['name']} → {after['name']}")
