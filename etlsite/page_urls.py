@@ -29,4 +29,11 @@ urlpatterns = [
     ),
     path("schemas/", schema_pages.schema_list, name="page-schemas"),
     path("schemas/<int:schema_id>/", schema_pages.schema_documentation, name="page-schema"),
+    path("jobs/<int:job_id>/versions/", job_pages.job_versions_compare, name="page-job-versions"),
+    path("jobs/<int:job_id>/versions/<int:number>/", job_pages.job_version, name="page-job-version"),
+    path(
+        "jobs/<int:job_id>/versions/<int:number>/restore/",
+        job_pages.job_version_restore,
+        name="page-job-version-restore",
+    ),
 ]

@@ -13,12 +13,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from rest_framework import serializers
 
 from accounts import audit
-from accounts.access import restrict_to_groups, visible_contexts, visible_links
+from accounts.access import (
+    hidden_job_names,
+    may_change_job,
+    restrict_to_groups,
+    visible_contexts,
+    visible_links,
+)
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
@@ -29,10 +38,14 @@ from execution.engine.graph import split_input, topological_order
 from execution.engine.registry import UnknownComponentType, get_spec
 from execution.models import ACTIVE_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
+from jobs.documents import to_yaml
 from jobs.models import Job, JobDependency
+from jobs.restore import restore_version
+from jobs.versions import definition_for, side_by_side
 
 CONTROL_PERMISSION = "execution.control_execution"
 RECENT_RUNS = 10
+HISTORY_ROWS = 20
 
 
 def page(view):
@@ -46,6 +59,11 @@ def visible_jobs(user):
 
 def can_control(user) -> bool:
     return user.has_perm(CONTROL_PERMISSION)
+
+
+def may_edit(user, job: Job) -> bool:
+    """Editing (and previewing, restoring) a job, as the API allows it."""
+    return user.has_perm("jobs.change_job") and may_change_job(user, job)
 
 
 def require_control(user) -> None:
@@ -165,6 +183,8 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "can_control": can_control(request.user),
         "can_edit": request.user.is_staff and request.user.has_perm("jobs.change_job"),
         "start_form": start_form,
+        "can_preview": may_edit(request.user, job),
+        "versions": job.versions.order_by("-number")[:HISTORY_ROWS],
     }
     return render(request, "jobs/job_detail.html", context, status=status)
 
@@ -280,3 +300,60 @@ def _edge(source: dict, target: dict, port: str) -> dict:
         "label_y": (y1 + y2) / 2 - 4,
         "title": f"{source['name']} → {target['name']}" + (f" ({port})" if port != "main" else ""),
     }
+
+
+# --- a job's history ---------------------------------------------------------------------
+
+
+@page
+def job_version(request, job_id, number):
+    """One version of a job: who saved it, its definition, a side-by-side diff
+    against another version (`?against=N`, default the one before), and Restore."""
+    job = get_object_or_404(visible_jobs(request.user), pk=job_id)
+    version = get_object_or_404(job.versions, number=number)
+    others = job.versions.exclude(pk=version.pk).order_by("-number")
+    against = request.GET.get("against", "")
+    older = others.filter(number=against).first() if against.isdigit() else None
+    older = older or others.filter(number__lt=version.number).first()
+    hidden = hidden_job_names(request)
+    context = {
+        "section": "jobs",
+        "job": job,
+        "version": version,
+        "against": older,
+        "others": others,
+        "diff": side_by_side(older, version, hidden) if older else None,
+        "document": to_yaml(definition_for(version, hidden)),
+        "can_restore": may_edit(request.user, job)
+        and version.number != job.versions.order_by("-number")[0].number,
+    }
+    return render(request, "jobs/job_version.html", context)
+
+
+@page
+def job_versions_compare(request, job_id):
+    """The history's compare form: `?version=N&against=M` -> version N's page against M."""
+    job = get_object_or_404(visible_jobs(request.user), pk=job_id)
+    number = request.GET.get("version", "")
+    if not number.isdigit() or not job.versions.filter(number=number).exists():
+        raise Http404("No such version.")
+    url = reverse("page-job-version", args=(job.pk, int(number)))
+    against = request.GET.get("against", "")
+    return redirect(f"{url}?against={int(against)}" if against.isdigit() else url)
+
+
+@require_POST
+@page
+def job_version_restore(request, job_id, number):
+    job = get_object_or_404(visible_jobs(request.user).select_related("default_context"), pk=job_id)
+    if not may_edit(request.user, job):
+        raise PermissionDenied("Restoring a version needs the permission to edit this job.")
+    version = get_object_or_404(job.versions, number=number)
+    try:
+        restored = restore_version(job, version, request)
+    except serializers.ValidationError as error:
+        problems = "; ".join(f"{field}: {' '.join(map(str, texts))}" for field, texts in error.detail.items())
+        messages.error(request, f"Version {version.number} cannot be restored: {problems}")
+        return redirect("page-job-version", job_id=job.pk, number=version.number)
+    messages.success(request, f"Restored version {version.number} as version {restored.number}.")
+    return redirect(f"{reverse('page-job', args=(job.pk,))}#history")

@@ -24,6 +24,7 @@ from jobs.filters import JobFilterSet
 from jobs.models import Job, JobDependency, JobVersion
 from jobs.plan import ApplyError, api_documents
 from jobs.preview import PreviewTooSlow, preview_job
+from jobs.restore import restore_version
 from jobs.serializers import (
     ApplyResultSerializer,
     ApplySerializer,
@@ -39,7 +40,7 @@ from jobs.serializers import (
     draft_job,
     validate_component_graph,
 )
-from jobs.versions import definition_for, record_version
+from jobs.versions import record_version
 
 CHANGE_JOB = "jobs.change_job"
 
@@ -299,17 +300,7 @@ class JobVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise serializers.ValidationError(
                 {"version": [f"Job {self.job.name!r} has no version {version}; its versions: {known}."]}
             )
-        job = Job.objects.with_graph().get(pk=self.job.pk)
-        before = snapshot(job)
-        serializer = JobSerializer(
-            job, data=definition_for(old, hidden_job_names(request)), context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        job = serializer.save()
-        record(request, "restore", job, before=before, after={"version": old.number, **snapshot(job)})
-        new = record_version(
-            job, user=request.user, via=JobVersion.Via.RESTORE, note=f"restored version {old.number}"
-        )
+        new = restore_version(self.job, old, request)
         return Response(JobVersionDetailSerializer(new, context=self.get_serializer_context()).data)
 
 
