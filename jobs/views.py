@@ -153,7 +153,9 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         options.is_valid(raise_exception=True)
         return Response(_preview(job, job.component_dicts(), options.validated_data, request.user))
 
-    @extend_schema(request=DraftPreviewSerializer, responses=PreviewResultSerializer)
+    @extend_schema(
+        request=DraftPreviewSerializer, responses=PreviewResultSerializer, operation_id="jobs_preview_unsaved"
+    )
     @action(detail=False, methods=["post"], url_path="preview")
     def preview_draft(self, request):
         """A preview of an unsaved job (`"job"`: the POST /jobs body), for editors."""
