@@ -1,9 +1,25 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.access import visible_among
 from accounts.models import ApiKey, AuditEvent, Scope
 from etlsite.serializers import StrictFieldsMixin
-from jobs.serializers import VisibleJobField
+
+
+class VisibleJobField(serializers.SlugRelatedField):
+    """A job by name, among those the caller may see: a hidden one answers
+    exactly like a name that does not exist. `queryset`: the jobs to name from."""
+
+    default_error_messages = {"does_not_exist": "No job named '{value}'."}
+
+    def __init__(self, queryset, **kwargs):
+        super().__init__(slug_field="name", queryset=queryset, **kwargs)
+
+    def get_queryset(self):
+        # Without a request (an internal caller, not a person) every job may be named.
+        request = self.context.get("request")
+        jobs = super().get_queryset()
+        return visible_among(request, jobs) if request is not None else jobs
 
 
 class LoginSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -21,7 +37,10 @@ class ApiKeySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), min_length=1, max_length=len(Scope.choices)
     )
-    jobs = VisibleJobField(many=True, required=False)
+    # The model names its jobs; accounts sits below the jobs app and does not import it.
+    jobs = VisibleJobField(
+        queryset=ApiKey._meta.get_field("jobs").related_model.objects.all(), many=True, required=False
+    )
     expires_at = serializers.DateTimeField(
         source="expiry_date", required=False, allow_null=True, help_text="No expiry when null."
     )

@@ -1,4 +1,5 @@
-"""Audit what happens outside the API views: admin-site changes and logins."""
+"""Audit what happens outside the API views: admin-site changes, logins and
+credentials the API refused."""
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -6,6 +7,9 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts import audit
+from accounts.models import AuditEvent
+from etlsite.request_id import current_request_id
+from etlsite.signals import api_authentication_failed
 
 _ADMIN_ACTIONS = {ADDITION: "create", CHANGE: "update", DELETION: "delete"}
 
@@ -14,9 +18,6 @@ _ADMIN_ACTIONS = {ADDITION: "create", CHANGE: "update", DELETION: "delete"}
 def audit_admin_change(sender, instance, created, **kwargs):
     if not created:
         return
-    from accounts.models import AuditEvent
-    from etlsite.request_id import current_request_id
-
     AuditEvent.objects.create(
         user=instance.user,
         username=instance.user.get_username(),
@@ -38,3 +39,8 @@ def audit_login(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def audit_login_failure(sender, credentials, request=None, **kwargs):
     audit.record(request, "login_failed", None, username=str(credentials.get("username", ""))[:150])
+
+
+@receiver(api_authentication_failed)
+def audit_refused_credentials(sender, request, reason, **kwargs):
+    audit.record(request, "auth_failed", None, after={"reason": reason})

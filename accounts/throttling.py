@@ -9,7 +9,7 @@ from rest_framework import throttling
 
 from accounts.client_address import client_address
 from accounts.models import ApiKey
-from monitoring.configuration import get_setting
+from etlsite.configuration import get_setting
 
 
 class ConfiguredRateMixin:

@@ -141,7 +141,9 @@ def child(kind: str, csv_path: str, table: str, declared: bool) -> None:
         last = "more"
     sink_config = {"connection": "pg", "table": f"{SCHEMA}.{table}", "mode": "append"}
     components.append({"name": "load", "type": "postgres_sink", "inputs": [last], "config": sink_config})
-    context = RunContext(data_roots=[str(Path(csv_path).parent)], connections={"pg": from_url(PG_URL)})
+    context = RunContext(
+        data_roots=[str(Path(csv_path).parent)], connections={"pg": from_url(PG_URL)}, batch_size=50_000
+    )
     started = time.perf_counter()
     result = run_job(components, context)
     seconds = time.perf_counter() - started

@@ -4,10 +4,11 @@ forms take a new value, never show the stored one (nor its ciphertext)."""
 from django import forms
 from django.contrib import admin
 
-from accounts.access import restrict_to_groups, usable_contexts
+from accounts.access import restrict_to_groups
+from accounts.admin_grants import HiddenObjectsUnnamedOnDeletePages
+from contexts.access import usable_contexts
 from contexts.models import Context, Credential, Parameter
 from contexts.values import ParameterType, coerce_value
-from jobs.admin import HiddenJobsUnnamedOnDeletePages
 
 KEEP_HINT = "Leave empty to keep the stored value."
 
@@ -134,7 +135,7 @@ class CredentialInline(admin.TabularInline):
 
 
 @admin.register(Context)
-class ContextAdmin(HiddenJobsUnnamedOnDeletePages, admin.ModelAdmin):
+class ContextAdmin(HiddenObjectsUnnamedOnDeletePages, admin.ModelAdmin):
     list_display = ["name", "is_default", "description", "updated_at"]
     search_fields = ["name", "description"]
     fields = ["name", "description", "is_default", "environment", "allowed_groups"]

@@ -11,6 +11,7 @@ from django.core import checks
 from django.db import DatabaseError
 
 from contexts import crypto
+from contexts.models import Credential, Parameter
 
 
 @checks.register(checks.Tags.security)
@@ -47,7 +48,6 @@ def check_stored_secrets_decrypt(app_configs, databases=None, **kwargs):
 
 
 def _one_stored_secret() -> str | None:
-    from contexts.models import Credential, Parameter
 
     credential = Credential.objects.exclude(encrypted_secrets={}).first()
     if credential:

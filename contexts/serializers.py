@@ -4,7 +4,7 @@ from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from accounts.access import hidden_job_names, name_taken
+from accounts.access import name_taken, sees_everything, visible_among
 from contexts.models import SECRET_LOOKING_KEY, Context, Credential, Parameter, context_name_validator
 from contexts.values import NAME_PATTERN, NAME_RULE, ParameterType, coerce_value
 from etlsite.serializers import StrictFieldsMixin
@@ -260,13 +260,18 @@ class ContextSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         }
 
     def get_default_for_jobs(self, context) -> list[str]:
-        return [job.name for job in context.default_for_jobs.all() if job.name not in self._hidden_job_names]
+        jobs = context.default_for_jobs.all()
+        return [job.name for job in jobs if self._visible_job_ids is None or job.pk in self._visible_job_ids]
 
     @cached_property
-    def _hidden_job_names(self) -> frozenset[str]:
-        """Read once per serializer: a list's items share one child serializer."""
+    def _visible_job_ids(self) -> frozenset[int] | None:
+        """The jobs the caller may see (None: all of them). Read once per
+        serializer: a list's items share one child serializer."""
         request = self.context.get("request")
-        return hidden_job_names(request) if request is not None else frozenset()
+        if request is None or sees_everything(request):
+            return None
+        jobs = Context._meta.get_field("default_for_jobs").related_model.objects.all()
+        return frozenset(visible_among(request, jobs).values_list("pk", flat=True))
 
 
 class CloneSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -8,9 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.response import Response
 
-from accounts.access import name_jobs, visible_contexts
+from accounts.access import name_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
 from contexts import crypto
+from contexts.access import visible_contexts
 from contexts.connectivity import TESTABLE_KINDS, check_credential
 from contexts.filters import ContextFilterSet
 from contexts.models import Context, Credential

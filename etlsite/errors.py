@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
 from etlsite.request_id import current_request_id
+from etlsite.signals import api_authentication_failed
 
 logger = logging.getLogger("etlsite.api")
 
@@ -101,9 +102,7 @@ def api_exception_handler(exc, context):
         )
 
     if isinstance(exc, exceptions.AuthenticationFailed):
-        from accounts.audit import record
-
-        record(context.get("request"), "auth_failed", None, after={"reason": str(exc.detail)})
+        api_authentication_failed.send(__name__, request=context.get("request"), reason=str(exc.detail))
 
     headers = {}
     if getattr(exc, "auth_header", None):

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "contexts",
     "schemas",
+    "authoring",
     "execution",
     "monitoring",
 ]

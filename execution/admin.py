@@ -2,12 +2,94 @@
 
 Runs and log lines of a job hidden from the user are hidden too, as in the API."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.access import visible_jobs
-from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
+from accounts.audit import record
+from contexts.crypto import CredentialKeyError
+from contexts.resolution import RunInputError
+from etlsite.errors import Conflict
+from execution.control import (
+    check_context_grant,
+    check_job_runs,
+    record_start,
+    request_action,
+    start_execution,
+)
+from execution.models import (
+    Action,
+    Execution,
+    ExecutionError,
+    ExecutionEvent,
+    ExecutionLog,
+    ExecutionRejects,
+    Trigger,
+)
+from jobs.access import visible_jobs
+from jobs.admin import JobAdmin
+from jobs.models import Job
+
+# Why a job could not be started or controlled: shown to the admin, never raised.
+RUN_PROBLEMS = (RunInputError, CredentialKeyError, Conflict)
+
+
+@admin.register(Job)
+class JobRunAdmin(JobAdmin):
+    """The job admin (jobs/admin.py) with the actions that start and control runs."""
+
+    actions = ["start_jobs", "pause_jobs", "resume_jobs", "stop_jobs", "validate_jobs"]
+
+    def has_control_permission(self, request):
+        return request.user.has_perm("execution.control_execution")
+
+    @admin.action(description="Start selected jobs", permissions=["control"])
+    def start_jobs(self, request, queryset):
+        for job in queryset:
+            try:
+                execution, _ = start_execution(job, trigger=Trigger.UI, user=request.user)
+            except RUN_PROBLEMS as error:
+                self.message_user(request, f"{job.name}: not started. {error}", messages.ERROR)
+                continue
+            record_start(request, job, execution)
+            self.message_user(request, f"{job.name}: execution #{execution.pk} is queued.", messages.SUCCESS)
+
+    def _control(self, request, queryset, action: str, done: str):
+        for job in queryset:
+            try:
+                execution = request_action(job, action, request.user)
+            except RUN_PROBLEMS as error:
+                self.message_user(request, f"{job.name}: {error}", messages.WARNING)
+                continue
+            record(request, action, execution, after={"state": execution.state})
+            self.message_user(request, f"{job.name}: execution #{execution.pk} {done}.", messages.SUCCESS)
+
+    @admin.action(description="Pause selected jobs' running executions", permissions=["control"])
+    def pause_jobs(self, request, queryset):
+        self._control(request, queryset, Action.PAUSE, "will pause at the next batch")
+
+    @admin.action(description="Resume selected jobs' paused executions", permissions=["control"])
+    def resume_jobs(self, request, queryset):
+        self._control(request, queryset, Action.RESUME, "resumes")
+
+    @admin.action(description="Stop selected jobs' active executions", permissions=["control"])
+    def stop_jobs(self, request, queryset):
+        self._control(request, queryset, Action.STOP, "will stop at the next batch")
+
+    @admin.action(description="Validate selected jobs (graph, context, parameters, schemas)")
+    def validate_jobs(self, request, queryset):
+        for job in queryset:
+            try:
+                # Checked like a start by this user, so a hidden context's details stay hidden.
+                check_context_grant(job, None, request.user, Trigger.UI)
+                check_job_runs(job, None, None)
+            except RunInputError as error:
+                problems = "; ".join(f"{key}: {' '.join(texts)}" for key, texts in error.details.items())
+                self.message_user(request, f"{job.name} would not run: {problems}", messages.ERROR)
+            except CredentialKeyError as error:
+                self.message_user(request, f"{job.name} would not run: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{job.name} is valid and ready to run.", messages.SUCCESS)
 
 
 class ReadOnlyInline(admin.TabularInline):

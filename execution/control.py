@@ -16,14 +16,15 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from accounts.access import job_may_use_context, may_use_context, usable_contexts
 from accounts.audit import record
 from contexts import crypto
+from contexts.access import may_use_context, usable_contexts
 from contexts.resolution import RunInputError, choose_context, resolve_run_inputs
 from etlsite.errors import Conflict
 from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
 from execution.models import ACTIVE_STATES, Action, Execution, ExecutionEvent, State, Trigger
+from jobs.access import job_may_use_context
 from jobs.models import Job, JobVersion
 from jobs.versions import record_version
 from schemas.resolution import schemas_for_components

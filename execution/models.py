@@ -66,6 +66,12 @@ def this_worker_id() -> str:
     return f"{socket.gethostname()}:{pid}:{int(psutil.Process(pid).create_time())}"
 
 
+class ExecutionQuerySet(models.QuerySet):
+    def active(self):
+        """Runs that are not over yet (`job.executions.active()` works too)."""
+        return self.filter(state__in=ACTIVE_STATES)
+
+
 class Execution(models.Model):
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="executions")
     context = models.ForeignKey(
@@ -115,6 +121,8 @@ class Execution(models.Model):
     counters = models.JSONField(default=dict, blank=True, help_text="Per component: rows in/out/rejected...")
     custom_metrics = models.JSONField(default=list, blank=True)
     error = models.JSONField(default=dict, blank=True, help_text="Why it failed: component, message...")
+
+    objects = ExecutionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -17,10 +17,11 @@ from accounts import audit
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
+from etlsite.pages import can_control, page, require_control
 from execution import stats
 from execution.control import request_action, restart_execution
 from execution.models import Action, Execution, State, Trigger
-from jobs.pages import can_control, page, require_control, visible_jobs
+from jobs.access import visible_jobs
 
 HISTORY_PAGE_SIZE = 25
 LOG_TAIL_LINES = 200
@@ -28,8 +29,8 @@ RESTART = "restart"
 CONTROL_ACTIONS = (Action.PAUSE, Action.RESUME, Action.STOP, RESTART)
 
 
-def visible_executions(user):
-    return Execution.objects.filter(job__in=visible_jobs(user))
+def visible_executions(request):
+    return Execution.objects.filter(job__in=visible_jobs(request))
 
 
 # --- history ----------------------------------------------------------------------------
@@ -74,9 +75,9 @@ class HistoryFilterForm(forms.Form):
 
 @page
 def execution_list(request):
-    jobs = visible_jobs(request.user).only("id", "name").order_by("name")
+    jobs = visible_jobs(request).only("id", "name").order_by("name")
     form = HistoryFilterForm(request.GET or None, jobs=jobs)
-    executions = visible_executions(request.user).select_related("job", "started_by").order_by("-id")
+    executions = visible_executions(request).select_related("job", "started_by").order_by("-id")
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -99,14 +100,14 @@ def execution_list(request):
 # --- one execution ----------------------------------------------------------------------
 
 
-def _find(user, execution_id) -> Execution:
-    executions = visible_executions(user).select_related("job", "started_by", "parent")
+def _find(request, execution_id) -> Execution:
+    executions = visible_executions(request).select_related("job", "started_by", "parent")
     return get_object_or_404(executions, pk=execution_id)
 
 
 @page
 def execution_detail(request, execution_id):
-    return _render_execution(request, _find(request.user, execution_id))
+    return _render_execution(request, _find(request, execution_id))
 
 
 def _render_execution(request, execution: Execution, status: int = 200):
@@ -146,7 +147,7 @@ def _render_execution(request, execution: Execution, status: int = 200):
 @require_POST
 @page
 def execution_control(request, execution_id, action):
-    execution = _find(request.user, execution_id)
+    execution = _find(request, execution_id)
     require_control(request.user)
     before = {"state": execution.state}
     try:
@@ -158,7 +159,7 @@ def execution_control(request, execution_id, action):
             result = request_action(execution.job, action, request.user, execution_id=execution.pk)
     except Conflict as error:
         messages.error(request, str(error.detail))
-        return _render_execution(request, _find(request.user, execution_id), status=409)
+        return _render_execution(request, _find(request, execution_id), status=409)
     except (RunInputError, CredentialKeyError) as error:
         messages.error(request, f"Cannot restart: {error}")
         return _render_execution(request, execution, status=400)

@@ -1,14 +1,19 @@
 """Turning the engine's progress and results into what an Execution stores."""
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from contexts.resolution import redact
 from execution.engine.registry import SINK, get_spec
 from execution.engine.runner import Progress, RunResult
 from execution.models import Execution, ExecutionRejects, rejects_root
-from monitoring.custom_metrics import record_custom_metrics
 
 REJECT_SAMPLE_ROWS = 5
+
+# Sent with `execution` and `metrics` (the `metric` components' values) inside
+# the transaction that saves a run's result, so what a receiver writes commits
+# with it: monitoring keeps them as queryable series (/metrics/custom).
+run_metrics_saved = Signal()
 
 
 def sink_names(components: list[dict]) -> set[str]:
@@ -34,8 +39,7 @@ def save_result(execution: Execution, result: RunResult, sinks: set[str], secret
     fields["progress"]["percent"] = 100.0
     with transaction.atomic():
         Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)
-        # The `metric` components' values become queryable series (/metrics/custom).
-        record_custom_metrics(result.metrics, execution)
+        run_metrics_saved.send(__name__, execution=execution, metrics=result.metrics)
         for component, relative_path, rows in files:
             ExecutionRejects.objects.update_or_create(
                 execution=execution,

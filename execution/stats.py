@@ -1,15 +1,15 @@
 """Job-level figures computed from its executions: progress, health,
 performance and statistics."""
 
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 from statistics import quantiles
 
-from django.db.models import Count, Sum
+from croniter import croniter
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
-from django_q.models import Schedule
 
 from execution.models import Execution, State
-from execution.scheduling import schedule_name
 from jobs.models import Job
 
 # Health looks at this many recent finished runs.
@@ -19,8 +19,8 @@ PERFORMANCE_WINDOW = 50
 FAILING_AFTER = 3
 # A success rate under this over the window makes a job "degraded".
 DEGRADED_BELOW = 0.8
-# How late the scheduler may be before a schedule counts as overdue.
-SCHEDULE_GRACE = timedelta(minutes=2)
+# How late a scheduled run may be before the job counts as overdue.
+OVERDUE_GRACE = timedelta(minutes=5)
 
 
 def rows_per_second(rows: int, seconds: float | None) -> float | None:
@@ -66,17 +66,39 @@ def metrics_of(execution: Execution) -> dict:
     }
 
 
-def overdue_schedule(job: Job) -> dict | None:
-    schedule = Schedule.objects.filter(name=schedule_name(job.pk), repeats__gt=0).first()
-    if schedule and schedule.next_run < timezone.now() - SCHEDULE_GRACE:
-        return {
-            "expected_at": schedule.next_run,
-            "late_seconds": int((timezone.now() - schedule.next_run).total_seconds()),
-        }
-    return None
+def last_due(schedule: str, time_zone: str, now: datetime) -> datetime | None:
+    """The latest cron slot at or before `now` (None for a schedule croniter refuses)."""
+    try:
+        local_now = timezone.localtime(now, timezone=zoneinfo.ZoneInfo(time_zone))
+        return croniter(schedule, local_now).get_prev(datetime)
+    except (ValueError, KeyError):
+        return None
 
 
-def health_of(job: Job) -> dict:
+def overdue_schedule(job: Job, last_queued_at: datetime | None, now: datetime) -> dict | None:
+    """The slot a scheduled job missed: its last due time is more than
+    OVERDUE_GRACE ago, the job existed then, and no run was queued since."""
+    config = job.effective_config
+    if not config.get("schedule") or not config.get("enabled", True):
+        return None
+    due = last_due(config["schedule"], config.get("timezone") or "UTC", now)
+    if due is None or now - due <= OVERDUE_GRACE or due < job.created_at:
+        return None
+    if last_queued_at is not None and last_queued_at >= due:
+        return None
+    return {
+        "expected_at": due,
+        "late_seconds": int((now - due).total_seconds()),
+        "last_run_at": last_queued_at,
+    }
+
+
+def health_of(job: Job, now: datetime | None = None) -> dict:
+    """A job's health, the one definition (GET /jobs/{id}/health, /health/jobs, the
+    job page): "failing" after FAILING_AFTER failures in a row; "degraded" when
+    the last run failed, the success rate of the last HEALTH_WINDOW finished
+    runs is under DEGRADED_BELOW, or a scheduled run is overdue; else "ok"."""
+    now = now or timezone.now()
     recent = list(
         job.executions.filter(state__in=[State.SUCCEEDED, State.FAILED]).order_by("-id")[:HEALTH_WINDOW]
     )
@@ -88,7 +110,7 @@ def health_of(job: Job) -> dict:
     succeeded = sum(1 for e in recent if e.state == State.SUCCEEDED)
     rate = round(succeeded / len(recent), 3) if recent else None
     last_failure = next((e for e in recent if e.state == State.FAILED), None)
-    overdue = overdue_schedule(job)
+    overdue = overdue_schedule(job, job.executions.aggregate(last=Max("queued_at"))["last"], now)
     reasons = []
     if consecutive >= FAILING_AFTER:
         reasons.append(f"{consecutive} consecutive failures")
@@ -120,7 +142,9 @@ def health_of(job: Job) -> dict:
     }
 
 
-def _percentile(values: list[float], fraction: float) -> float | None:
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The `fraction` percentile, interpolated (statistics.quantiles, inclusive); every
+    p50/p95 of the API comes from here."""
     if not values:
         return None
     if len(values) == 1:
@@ -154,12 +178,12 @@ def performance_of(job: Job) -> dict:
         "job": job.pk,
         "window": len(points),
         "duration_seconds": {
-            "p50": _percentile(durations, 0.5),
-            "p95": _percentile(durations, 0.95),
+            "p50": percentile(durations, 0.5),
+            "p95": percentile(durations, 0.95),
             "max": max(durations, default=None),
         },
         "rows_per_second": {
-            "p50": _percentile(speeds, 0.5),
+            "p50": percentile(speeds, 0.5),
             "mean": round(sum(speeds) / len(speeds), 1) if speeds else None,
         },
         "recent": points,

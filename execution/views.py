@@ -16,7 +16,6 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import visible_jobs
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
@@ -36,6 +35,7 @@ from execution.serializers import (
     RestartSerializer,
     StartSerializer,
 )
+from jobs.access import visible_jobs
 from jobs.models import Job
 
 LOG_PAGE_DEFAULT = 200

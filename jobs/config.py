@@ -6,8 +6,8 @@ from croniter import croniter
 from django.conf import settings
 from rest_framework import serializers
 
+# `batch_size` defaults to the run-time setting `default_batch_size` (see Job.effective_config).
 DEFAULT_JOB_CONFIG = {
-    "batch_size": settings.ETL_DEFAULT_BATCH_SIZE,
     "timeout_seconds": 3600,
     "max_retries": 0,
     "retry_delay_seconds": 60,

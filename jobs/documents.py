@@ -1,24 +1,18 @@
-"""Jobs, contexts and schemas as documents: plain dicts in a fixed key order,
-written as YAML files (`manage.py export_jobs`, `GET /jobs/{id}/export`) and
-read back by jobs/apply.py. A job's document is also what a version keeps
-(jobs/versions.py), so history, diffs and files show the same thing.
-
-Never in a document: secret values (secret parameters are listed without a
-value, credentials by name, kind and non-secret config), ids, timestamps and
-grants (`allowed_groups`), which belong to the database the files go to.
+"""A job as a document: a plain dict in a fixed key order, the shape of its YAML
+file in jobs as code (authoring/documents.py adds contexts and schemas) and
+what a version keeps (jobs/versions.py), so history, diffs and files show the
+same thing. Never in it: ids, timestamps and grants (`allowed_groups`), which
+belong to the database the files go to.
 """
 
 import yaml
 
-from contexts.models import Context
-from jobs.config import DEFAULT_JOB_CONFIG
+from jobs.config import JobConfigSerializer
 from jobs.models import Job
-from schemas.models import Schema
 
-JOB, CONTEXT, SCHEMA = "job", "context", "schema"
-KINDS = (CONTEXT, SCHEMA, JOB)
-# Where each kind's files go inside an export folder.
-FOLDERS = {JOB: "jobs", CONTEXT: "contexts", SCHEMA: "schemas"}
+JOB = "job"
+# A job's run settings in their documented order.
+CONFIG_KEYS = tuple(JobConfigSerializer().fields)
 
 
 def job_document(job: Job, hidden_jobs: frozenset[str] = frozenset()) -> dict:
@@ -31,7 +25,7 @@ def job_document(job: Job, hidden_jobs: frozenset[str] = frozenset()) -> dict:
         "description": job.description,
         "default_context": job.default_context.name if job.default_context else None,
         # Only the settings the job sets, in the documented order: unset ones keep following the defaults.
-        "config": {key: config[key] for key in DEFAULT_JOB_CONFIG if key in config},
+        "config": {key: config[key] for key in CONFIG_KEYS if key in config},
         "depends_on": [
             {"job": link.upstream.name, "condition": link.condition}
             for link in sorted(job.upstream_list, key=lambda link: link.upstream.name)
@@ -49,76 +43,6 @@ def job_document(job: Job, hidden_jobs: frozenset[str] = frozenset()) -> dict:
     }
 
 
-def context_document(context: Context) -> dict:
-    return {
-        "kind": CONTEXT,
-        "name": context.name,
-        "description": context.description,
-        "is_default": context.is_default,
-        "environment": dict(context.environment),
-        "parameters": [
-            {
-                "name": parameter.name,
-                "type": parameter.type,
-                **({} if parameter.is_secret else {"value": parameter.value}),
-                "description": parameter.description,
-            }
-            for parameter in context.parameters.all()
-        ],
-        "credentials": [
-            {
-                "name": credential.name,
-                "kind": credential.kind,
-                "description": credential.description,
-                "config": dict(credential.config),
-            }
-            for credential in context.credentials.all()
-        ],
-    }
-
-
-def schema_document(schema: Schema) -> dict:
-    definition = schema.definition()
-    return {
-        "kind": SCHEMA,
-        "name": schema.name,
-        "description": schema.description,
-        "fields": definition["fields"],
-        "rules": definition["rules"],
-    }
-
-
 def to_yaml(document: dict) -> str:
     """The document as YAML, keys in the order given (so files diff well in Git)."""
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
-
-
-def file_name(document: dict) -> str:
-    """`jobs/<name>.yaml`: where export_jobs writes a document inside its folder."""
-    return f"{FOLDERS[document['kind']]}/{document['name']}.yaml"
-
-
-def export_documents(jobs=None) -> list[dict]:
-    """The documents of `jobs` (default: every job) and of the contexts and
-    schemas they use (with every job: every context and schema), each kind by name."""
-    everything = jobs is None
-    jobs = list((Job.objects.all() if everything else jobs).with_graph().order_by("name"))
-    contexts = Context.objects.prefetch_related("parameters", "credentials").order_by("name")
-    schemas = Schema.objects.prefetch_related("fields", "rules").order_by("name")
-    if not everything:
-        contexts = contexts.filter(pk__in=[job.default_context_id for job in jobs if job.default_context_id])
-        schemas = schemas.filter(name__in=_schemas_used(jobs))
-    return (
-        [context_document(context) for context in contexts]
-        + [schema_document(schema) for schema in schemas]
-        + [job_document(job) for job in jobs]
-    )
-
-
-def _schemas_used(jobs) -> set[str]:
-    return {
-        component.config.get("schema")
-        for job in jobs
-        for component in job.component_list
-        if component.type == "validate" and isinstance(component.config.get("schema"), str)
-    }

@@ -3,6 +3,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
+from etlsite.configuration import get_setting
 from jobs.config import DEFAULT_JOB_CONFIG
 
 name_validator = RegexValidator(
@@ -66,8 +67,10 @@ class Job(models.Model):
 
     @property
     def effective_config(self) -> dict:
-        """The stored config over the defaults, so every key is present."""
-        return {**DEFAULT_JOB_CONFIG, **(self.config or {})}
+        """The stored config over the defaults, so every key is present. The
+        batch size's default is the one an admin may change at run time."""
+        defaults = {"batch_size": get_setting("default_batch_size"), **DEFAULT_JOB_CONFIG}
+        return {**defaults, **(self.config or {})}
 
     def component_dicts(self) -> list[dict]:
         """The components as the plain dicts the engine takes, in saved order."""

@@ -2,8 +2,8 @@
 version's definition is saved through the job serializer (the same checks and
 grants as any save), audited, and kept as a new version."""
 
-from accounts.access import hidden_job_names
 from accounts.audit import record, snapshot
+from jobs.access import hidden_job_names
 from jobs.models import Job, JobVersion
 from jobs.serializers import JobSerializer
 from jobs.versions import definition_for, record_version

@@ -4,16 +4,18 @@ from django.utils.functional import cached_property
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from accounts.access import hidden_job_names, name_taken, usable_contexts, visible_jobs
+from accounts.access import name_taken
+from accounts.serializers import VisibleJobField
+from contexts.access import usable_contexts
 from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
 from etlsite.errors import Conflict
 from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
+from jobs.access import hidden_job_names
 from jobs.config import JobConfigSerializer
 from jobs.models import Job, JobDependency, JobVersion, name_validator
-from jobs.preview import DEFAULT_LIMIT
 from jobs.versions import definition_for
 
 
@@ -43,26 +45,11 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
-class VisibleJobField(serializers.SlugRelatedField):
-    """A job by name, among those the caller may see: a hidden one answers
-    exactly like a name that does not exist."""
-
-    default_error_messages = {"does_not_exist": "No job named '{value}'."}
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="name", queryset=Job.objects.all(), **kwargs)
-
-    def get_queryset(self):
-        # Without a request (an internal caller, not a person) every job may be named.
-        request = self.context.get("request")
-        return visible_jobs(request) if request is not None else super().get_queryset()
-
-
 class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
     id = serializers.IntegerField(read_only=True)
-    job = VisibleJobField(source="upstream")
+    job = VisibleJobField(queryset=Job.objects.all(), source="upstream")
     condition = serializers.ChoiceField(
         choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
     )
@@ -222,7 +209,7 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A dependency edge as /jobs/{id}/dependencies shows and takes it; the view's
     job (`view.job`) is the downstream end."""
 
-    upstream = VisibleJobField()
+    upstream = VisibleJobField(queryset=Job.objects.all())
     downstream = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:
@@ -242,58 +229,6 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def create(self, validated_data):
         return super().create({**validated_data, "downstream": self.context["view"].job})
-
-
-class PreviewSerializer(StrictFieldsMixin, serializers.Serializer):
-    """What to preview of a saved job."""
-
-    component = serializers.CharField(
-        max_length=140,
-        help_text="A component's name, or `<name>.rejects` for a validate component's rejects.",
-    )
-    limit = serializers.IntegerField(
-        default=DEFAULT_LIMIT, help_text="Rows read from each source (at most ETL_PREVIEW_MAX_ROWS, 1000)."
-    )
-    context = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, help_text="Default: the job's, as a start."
-    )
-    parameters = serializers.DictField(required=False, default=dict, help_text="Parameter overrides.")
-
-
-class DraftJobSerializer(StrictFieldsMixin, serializers.Serializer):
-    """An unsaved job as a job payload gives it: only what a preview needs is
-    checked (the graph only up to the previewed component), so a job being
-    written can be previewed step by step."""
-
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True)
-    default_context = UsableContextField(allow_null=True, required=False)
-    config = JobConfigSerializer(required=False)
-    components = ComponentSerializer(many=True)
-    depends_on = serializers.ListField(required=False, help_text="Accepted, and not used by a preview.")
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-
-
-def draft_job(data: dict) -> Job:
-    """An unsaved Job from DraftJobSerializer's data: its run settings and default context."""
-    return Job(
-        name=data.get("name") or "unsaved",
-        default_context=data.get("default_context"),
-        config=dict(data.get("config") or {}),
-    )
-
-
-class DraftPreviewSerializer(PreviewSerializer):
-    job = DraftJobSerializer(help_text="The job as it would be saved (POST /jobs body).")
-
-
-class PreviewResultSerializer(serializers.Serializer):
-    component = serializers.CharField()
-    columns = serializers.ListField(child=serializers.DictField(), help_text='[{"name", "type"}]')
-    rows = serializers.ListField(child=serializers.DictField())
-    limit = serializers.IntegerField(help_text="Rows read from each source (and shown at most).")
 
 
 class JobVersionSerializer(serializers.ModelSerializer):
@@ -317,31 +252,3 @@ class JobVersionDetailSerializer(JobVersionSerializer):
         request = self.context.get("request")
         hidden = hidden_job_names(request) if request is not None else frozenset()
         return {**super().to_representation(version), **definition_for(version, hidden)}
-
-
-class ExportSerializer(serializers.Serializer):
-    file = serializers.CharField(help_text="Where `manage.py export_jobs` writes it: jobs/<name>.yaml.")
-    content = serializers.CharField(help_text="The YAML text.")
-
-
-class ApplySerializer(StrictFieldsMixin, serializers.Serializer):
-    documents = serializers.ListField(
-        child=serializers.JSONField(),
-        allow_empty=False,
-        max_length=1000,
-        help_text='Each a document (an object with "kind"), a YAML text, or {"file", "content"} '
-        "as GET /jobs/{id}/export answers.",
-    )
-    dry_run = serializers.BooleanField(default=False, help_text="Answer the plan; change nothing.")
-
-
-class PlanStepSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["context", "schema", "job"])
-    name = serializers.CharField()
-    action = serializers.ChoiceField(choices=["create", "update", "unchanged"])
-    file = serializers.CharField(help_text="The document it comes from.")
-
-
-class ApplyResultSerializer(serializers.Serializer):
-    plan = PlanStepSerializer(many=True)
-    dry_run = serializers.BooleanField()

@@ -12,8 +12,7 @@ import difflib
 
 from django.db import transaction
 
-from jobs.config import DEFAULT_JOB_CONFIG
-from jobs.documents import job_document, to_yaml
+from jobs.documents import CONFIG_KEYS, job_document, to_yaml
 from jobs.models import Job, JobVersion
 
 SUMMARY_LENGTH = JobVersion._meta.get_field("summary").max_length
@@ -103,7 +102,7 @@ def definition_for(version: JobVersion, hidden_jobs: frozenset[str] = frozenset(
     definition = {key: version.definition[key] for key in DEFINITION_FIELDS}
     # In the document's key order again (PostgreSQL's jsonb keeps its own).
     definition["config"] = {
-        key: definition["config"][key] for key in DEFAULT_JOB_CONFIG if key in definition["config"]
+        key: definition["config"][key] for key in CONFIG_KEYS if key in definition["config"]
     }
     definition["depends_on"] = [
         {"job": d["job"], "condition": d["condition"]}

@@ -2,42 +2,29 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.access import hidden_job_names, may_change_job, name_jobs, visible_jobs, visible_links
+from accounts.access import name_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
-from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
-from etlsite.permissions import SCOPE_WRITE
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
-from execution.models import ACTIVE_STATES
-from jobs.apply import apply_documents
+from jobs.access import may_change_job, visible_jobs, visible_links
 from jobs.config import JobConfigSerializer
-from jobs.documents import file_name, job_document, to_yaml
 from jobs.filters import JobFilterSet
 from jobs.models import Job, JobDependency, JobVersion
-from jobs.plan import ApplyError, api_documents
-from jobs.preview import PreviewTooSlow, preview_job
 from jobs.restore import restore_version
 from jobs.serializers import (
-    ApplyResultSerializer,
-    ApplySerializer,
     ComponentSerializer,
-    DraftPreviewSerializer,
-    ExportSerializer,
     JobDependencySerializer,
     JobSerializer,
     JobVersionDetailSerializer,
     JobVersionSerializer,
-    PreviewResultSerializer,
-    PreviewSerializer,
-    draft_job,
     validate_component_graph,
 )
 from jobs.versions import record_version
@@ -51,23 +38,13 @@ class JobDependenciesSerializer(serializers.Serializer):
     downstream = JobDependencySerializer(many=True, help_text="Jobs that run after this one.")
 
 
-class PreviewTimedOut(exceptions.APIException):
-    status_code = status.HTTP_408_REQUEST_TIMEOUT
-    default_code = "timeout"
-
-
 class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = Job.objects.with_graph()
     serializer_class = JobSerializer
     filterset_class = JobFilterSet
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
-    extra_error_statuses = {"destroy": ("409",), "preview": ("408",), "preview_draft": ("408",)}
-    # A preview reads data and writes nothing: no transaction (nor SQLite's write
-    # lock) while it reads, but it needs what editing a job needs.
-    read_only_actions = ("preview", "preview_draft")
-    action_scopes = {"preview": SCOPE_WRITE, "preview_draft": SCOPE_WRITE}
-    action_permissions = {"preview": CHANGE_JOB, "preview_draft": CHANGE_JOB, "apply": CHANGE_JOB}
+    extra_error_statuses = {"destroy": ("409",)}
 
     def get_queryset(self):
         return visible_jobs(self.request, super().get_queryset())
@@ -84,7 +61,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         record_version(serializer.instance, user=self.request.user, via=JobVersion.Via.API)
 
     def perform_destroy(self, job):
-        active = list(job.executions.filter(state__in=ACTIVE_STATES).values_list("pk", flat=True))
+        active = list(job.executions.active().values_list("pk", flat=True))
         if active:
             raise Conflict(
                 f"Job {job.name!r} has active executions ({', '.join(f'#{pk}' for pk in active)}); "
@@ -142,67 +119,6 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             record(request, "update", job, before=before, after=snapshot(job))
             record_version(job, user=request.user, via=JobVersion.Via.API)
         return Response(job.component_dicts())
-
-    @extend_schema(request=PreviewSerializer, responses=PreviewResultSerializer)
-    @action(detail=True, methods=["post"], url_path="preview")
-    def preview(self, request, pk=None):
-        """The first rows a component gives (columns with types, and rows): the graph up to
-        it runs on the first `limit` rows of each source. Writes nothing, opens no sink."""
-        job = self.get_object()
-        options = PreviewSerializer(data=request.data)
-        options.is_valid(raise_exception=True)
-        return Response(_preview(job, job.component_dicts(), options.validated_data, request.user))
-
-    @extend_schema(
-        request=DraftPreviewSerializer, responses=PreviewResultSerializer, operation_id="jobs_preview_unsaved"
-    )
-    @action(detail=False, methods=["post"], url_path="preview")
-    def preview_draft(self, request):
-        """A preview of an unsaved job (`"job"`: the POST /jobs body), for editors."""
-        options = DraftPreviewSerializer(data=request.data, context=self.get_serializer_context())
-        options.is_valid(raise_exception=True)
-        draft = options.validated_data["job"]
-        components = [dict(component) for component in draft["components"]]
-        return Response(_preview(draft_job(draft), components, options.validated_data, request.user))
-
-    @extend_schema(responses=ExportSerializer)
-    @action(detail=True, methods=["get"], url_path="export")
-    def export(self, request, pk=None):
-        """The job as a YAML file (`content`), as `manage.py export_jobs` writes it under `file`."""
-        document = job_document(self.get_object(), hidden_job_names(request))
-        return Response({"file": file_name(document), "content": to_yaml(document)})
-
-    @extend_schema(request=ApplySerializer, responses=ApplyResultSerializer)
-    @action(detail=False, methods=["post"], url_path="apply")
-    def apply(self, request):
-        """Create or update contexts, schemas and jobs from documents (jobs as code), all or
-        nothing; `dry_run` answers the plan and changes nothing."""
-        options = ApplySerializer(data=request.data)
-        options.is_valid(raise_exception=True)
-        dry_run = options.validated_data["dry_run"]
-        try:
-            documents = api_documents(options.validated_data["documents"])
-            plan = apply_documents(documents, request=request, dry_run=dry_run)
-        except ApplyError as error:
-            raise serializers.ValidationError(error.problems) from None
-        return Response({"plan": plan, "dry_run": dry_run})
-
-
-def _preview(job: Job, components: list[dict], options: dict, user) -> dict:
-    try:
-        return preview_job(
-            job,
-            components,
-            options["component"],
-            user,
-            limit=options["limit"],
-            context_name=options.get("context") or None,
-            parameters=options.get("parameters"),
-        )
-    except RunInputError as error:
-        raise serializers.ValidationError(error.details) from None
-    except PreviewTooSlow as error:
-        raise PreviewTimedOut(str(error)) from None
 
 
 def refuse_unless_changeable(request, job: Job) -> Job:

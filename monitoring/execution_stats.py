@@ -10,32 +10,22 @@ component's type comes from the counters when present, else from the job's
 current definition.
 """
 
-import zoneinfo
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from croniter import croniter
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from execution import stats
 from execution.engine.registry import SINK, UnknownComponentType, all_specs, get_spec
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, State
 from jobs.models import Component
 from monitoring.health import DEGRADED, FAILING, OK, worst
 from monitoring.models import ArchivedTotal
 
-# A scheduled job is overdue when its last due time passed this long ago without a run.
-OVERDUE_GRACE = timedelta(minutes=5)
 COMPONENT_HEALTH_WINDOW = timedelta(hours=24)
 COMPONENT_FAILING_RATE = 0.5
 UNKNOWN_TYPE = "unknown"
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return round(sorted_values[index], 3)
 
 
 def _component_types(job_ids) -> dict[int, dict[str, str]]:
@@ -109,8 +99,8 @@ def throughput(since: datetime, until: datetime, *, jobs) -> dict:
         "rows_moved": rows,
         "rows_per_second": round(rows / seconds, 4),
         "duration_seconds": {
-            "p50": _percentile(durations, 0.5),
-            "p95": _percentile(durations, 0.95),
+            "p50": stats.percentile(durations, 0.5),
+            "p95": stats.percentile(durations, 0.95),
             "max": round(durations[-1], 3) if durations else None,
         },
     }
@@ -205,47 +195,43 @@ def component_metrics(since: datetime, until: datetime, *, jobs, include_idle: b
     return results
 
 
-def _last_due(schedule: str, time_zone: str, now: datetime) -> datetime | None:
-    try:
-        local_now = timezone.localtime(now, timezone=zoneinfo.ZoneInfo(time_zone))
-        return croniter(schedule, local_now).get_prev(datetime)
-    except (ValueError, KeyError):
-        return None
-
-
 def check_jobs(*, jobs) -> dict:
-    """Failing jobs (their last finished run failed) and overdue scheduled jobs."""
+    """Every visible job's health (execution.stats.health_of, the one definition):
+    the failing, degraded and overdue ones by name."""
     now = timezone.now()
-    executions = _executions_of(jobs)
-    checked = list(jobs.order_by("name").only("id", "name", "config"))
-    latest_finished = {}
-    for job_id, state, finished_at in (
-        executions.filter(state__in=FINISHED_STATES).order_by("job_id", "-finished_at", "-id")
-    ).values_list("job_id", "state", "finished_at"):
-        latest_finished.setdefault(job_id, (state, finished_at))
-    last_queued = dict(executions.values_list("job_id").annotate(last=Max("queued_at")))
-    failing, overdue = [], []
+    failing, degraded, overdue = [], [], []
+    checked = list(jobs.order_by("name"))
     for job in checked:
-        state, finished_at = latest_finished.get(job.pk, (None, None))
-        if state == State.FAILED:
-            failing.append({"id": job.pk, "name": job.name, "failed_at": finished_at})
-        config = job.effective_config
-        if config.get("schedule") and config.get("enabled", True):
-            due = _last_due(config["schedule"], config.get("timezone") or "UTC", now)
-            last = last_queued.get(job.pk)
-            if due and now - due > OVERDUE_GRACE and (last is None or last < due):
-                overdue.append({"id": job.pk, "name": job.name, "due_at": due, "last_run_at": last})
-    status = FAILING if failing else (DEGRADED if overdue else OK)
-    parts = []
-    if failing:
-        parts.append(f"failing: {', '.join(job['name'] for job in failing)}")
-    if overdue:
-        parts.append(f"overdue: {', '.join(job['name'] for job in overdue)}")
+        health = stats.health_of(job, now)
+        if health["status"] == "failing":
+            failed_at = health["last_failure"]["finished_at"]
+            failing.append(
+                {"id": job.pk, "name": job.name, "failed_at": failed_at, "reasons": health["reasons"]}
+            )
+        elif health["status"] == "degraded":
+            degraded.append({"id": job.pk, "name": job.name, "reasons": health["reasons"]})
+        late = health["overdue_schedule"]
+        if late:
+            overdue.append(
+                {
+                    "id": job.pk,
+                    "name": job.name,
+                    "due_at": late["expected_at"],
+                    "last_run_at": late["last_run_at"],
+                }
+            )
+    status = FAILING if failing else (DEGRADED if degraded else OK)
+    parts = [
+        f"{label}: {', '.join(item['name'] for item in items)}"
+        for label, items in (("failing", failing), ("degraded", degraded), ("overdue", overdue))
+        if items
+    ]
     return {
         "status": status,
-        "message": "; ".join(parts) if parts else f"{len(checked)} jobs, none failing or overdue.",
+        "message": "; ".join(parts) if parts else f"{len(checked)} jobs, none failing, degraded or overdue.",
         "jobs": len(checked),
         "failing": failing,
+        "degraded": degraded,
         "overdue": overdue,
     }
 

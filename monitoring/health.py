@@ -16,7 +16,11 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
+from django_q.status import Stat
 
+from contexts.models import DEFAULT_PORTS, Credential
 from etlsite.caching import cached
 
 OK, DEGRADED, FAILING = "ok", "degraded", "failing"
@@ -92,8 +96,6 @@ def check_database_and_migrations() -> dict:
 
 def worker_clusters() -> list[dict]:
     """The django-q2 clusters that reported their status recently (read from the shared cache)."""
-    from django_q.conf import Conf
-    from django_q.status import Stat
 
     fresh_after = timezone.now() - WORKER_STATUS_MAX_AGE
     clusters = []
@@ -113,7 +115,6 @@ def worker_clusters() -> list[dict]:
 
 
 def queue_depth() -> int:
-    from django_q.brokers import get_broker
 
     return get_broker().queue_size()
 
@@ -140,7 +141,6 @@ def check_worker() -> dict:
 
 def _endpoint(credential) -> tuple[str | None, int | None]:
     """Host and port to try for a credential, from its non-secret config."""
-    from contexts.models import DEFAULT_PORTS
 
     config = credential.config or {}
     url = config.get("url") or config.get("base_url")
@@ -183,7 +183,6 @@ def _probe_all(targets) -> dict:
 def check_external(*, contexts) -> dict:
     """TCP reachability of the hosts of the credentials of `contexts` (the ones the
     caller may see; secrets are never read)."""
-    from contexts.models import Credential
 
     credentials = list(
         Credential.objects.filter(context__in=contexts)

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import connection
 
 from etlsite import __version__
-from monitoring.configuration import get_definition, get_setting
+from etlsite.configuration import get_definition, get_setting
+from execution.engine.registry import all_specs
 
 # Authentication classes by the name clients know them under.
 _AUTH_METHOD_NAMES = (
@@ -113,7 +114,6 @@ def features() -> dict:
 
 
 def capabilities() -> dict:
-    from execution.engine.registry import all_specs
 
     specs = all_specs()
     by_kind: dict[str, list[str]] = {}
@@ -133,7 +133,8 @@ def capabilities() -> dict:
             "default_batch_size": get_setting("default_batch_size"),
             "max_batch_size": get_definition("default_batch_size").maximum,
             "max_job_timeout_seconds": settings.ETL_MAX_TIMEOUT_SECONDS,
-            "max_concurrent_executions": get_setting("max_concurrent_executions"),
+            # Runs at once per worker machine: the qcluster's workers (per job: config.max_concurrent).
+            "max_concurrent_executions": settings.Q_CLUSTER["workers"],
             "data_roots": len(settings.ETL_DATA_ROOTS),
         },
     }

@@ -1,20 +1,4 @@
-from django.conf import settings
 from django.db import models
-
-
-class SystemSetting(models.Model):
-    """A run-time setting an admin changed; defaults live in monitoring/configuration.py."""
-
-    name = models.CharField(max_length=100, primary_key=True)
-    value = models.JSONField()
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return f"{self.name}={self.value!r}"
 
 
 class SystemState(models.Model):

@@ -9,8 +9,9 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import render
 from django.utils import timezone
 
+from etlsite.pages import can_control, page
 from execution.models import ACTIVE_STATES, Execution, State
-from jobs.pages import can_control, page, visible_jobs
+from jobs.access import visible_jobs
 from monitoring import execution_stats, health
 
 CHART_DAYS = 14
@@ -26,7 +27,7 @@ QUICK_CHECKS = {
 
 @page
 def dashboard(request):
-    jobs = visible_jobs(request.user)
+    jobs = visible_jobs(request)
     executions = Execution.objects.filter(job__in=jobs).select_related("job")
     days = daily_totals(executions, CHART_DAYS)
     context = {

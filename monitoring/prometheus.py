@@ -22,7 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from accounts.access import sees_every_job, visible_jobs
+from jobs.access import sees_every_job, visible_jobs
 from monitoring import execution_stats, health, request_metrics
 
 DEFAULT_ANONYMOUS_FROM = ["127.0.0.1/32", "::1/128"]

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from etlsite.configuration import get_setting
 from execution.models import FINISHED_STATES, Execution, ExecutionLog
-from monitoring.configuration import get_setting
 from monitoring.execution_stats import CounterReader
 from monitoring.models import ArchivedTotal, CustomMetric
 

@@ -14,8 +14,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
+from contexts.models import Context
 from etlsite.permissions import ADMIN_ROLE
+from execution.engine.graph import validate_components
+from jobs.models import Job, JobVersion
+from jobs.versions import record_version
+from monitoring import health
 from monitoring.models import SystemState
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "demo"
@@ -89,7 +95,6 @@ def ensure_roles() -> dict:
 
 
 def ensure_default_context() -> str:
-    from contexts.models import Context
 
     if Context.objects.filter(is_default=True).exists():
         return "found"
@@ -141,11 +146,6 @@ def demo_components() -> list[dict]:
 
 
 def ensure_demo_job() -> str:
-    from contexts.models import Context
-    from execution.engine.graph import validate_components
-    from jobs.models import Job, JobVersion
-    from jobs.versions import record_version
-
     if Job.objects.filter(name=DEMO_JOB_NAME).exists():
         return "found"
     components = demo_components()
@@ -164,7 +164,6 @@ def ensure_demo_job() -> str:
 
 
 def ensure_schedules() -> dict:
-    from django_q.models import Schedule
 
     report = {}
     for name, spec in SCHEDULES.items():
@@ -215,12 +214,11 @@ def data_root_status() -> list[dict]:
 
 def setup_status() -> dict:
     """What GET /setup/status reports: is this installation ready to use?"""
-    from monitoring.health import pending_migrations, worker_clusters
 
     state = SystemState.current()
-    pending = pending_migrations()
+    pending = health.pending_migrations()
     roles = set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True))
-    clusters = worker_clusters()
+    clusters = health.worker_clusters()
     roots = data_root_status()
     return {
         "initialized": state.initialized_at is not None and roles == set(ROLES),

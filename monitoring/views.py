@@ -20,11 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import audit
-from accounts.access import visible_contexts, visible_jobs
+from contexts.access import visible_contexts
+from etlsite import configuration
 from etlsite.caching import cached
 from etlsite.errors import error_body
+from jobs.access import visible_jobs
 from monitoring import (
-    configuration,
     custom_metrics,
     execution_stats,
     health,
@@ -409,7 +410,7 @@ def apply_settings(request, changes, field_prefix: str | None = None) -> dict:
         audit.record(
             request,
             "update",
-            object_type="monitoring.systemsetting",
+            object_type="etlsite.systemsetting",
             before={name: change["old"] for name, change in changed.items()},
             after={name: change["new"] for name, change in changed.items()},
         )

@@ -4,7 +4,8 @@ from its definition (the same dict the validator and the exporters use)."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from jobs.pages import page, visible_jobs
+from etlsite.pages import page
+from jobs.access import visible_jobs
 from schemas.models import Schema
 
 
@@ -25,7 +26,7 @@ def schema_documentation(request, schema_id):
     else:
         definition = schema.definition()
     fields = [{**field, "constraint_list": _constraints(field)} for field in definition["fields"]]
-    used_by = visible_jobs(request.user).filter(name__in=schema.jobs_using()).order_by("name")
+    used_by = visible_jobs(request).filter(name__in=schema.jobs_using()).order_by("name")
     context = {
         "section": "schemas",
         "schema": schema,

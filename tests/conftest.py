@@ -12,12 +12,13 @@ import pymysql
 import pytest
 import redis
 from django.contrib.auth.models import Group, Permission, User
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contexts.models import Context, Credential
+from etlsite.configuration import clear_cache as clear_configuration_cache
 from monitoring import request_metrics
-from monitoring.configuration import clear_cache as clear_configuration_cache
 from monitoring.setup import ensure_roles
 from tests.execution.qcluster import QCluster
 
@@ -205,6 +206,16 @@ def operator_client(operator):
 @pytest.fixture
 def anon_client():
     return client_for(None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(request, django_db_blocker):
+    """Rate-limit counts live in the cache, whose table no test transaction or
+    flush empties: a login test would start with another test's failed tries."""
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
+        request.getfixturevalue("django_db_setup")
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -40,8 +40,9 @@ class RunContext:
     # name -> {"kind": "postgres"|"mysql"|"sqlite", "host", "port", "database", "user",
     #          "password", "options": {}}  or  {"kind": ..., "url": ...}
     connections: dict[str, dict]
+    # Rows per batch: the job's config (its default is the run-time setting default_batch_size).
+    batch_size: int
     schemas: dict[str, dict] = field(default_factory=dict)
-    batch_size: int = 50_000
     # Called between batches; may raise StopRequested, or block to pause.
     control: Callable[[Progress], None] | None = None
     # (level, component or None, message)

@@ -34,8 +34,7 @@ class TestContextsAPI(APICRUDTests):
         # These contexts hold a credential, and deleting a context deletes its
         # credentials: that needs delete_credential too
         # (tests/security/test_context_delete_permission.py).
-        perms = [self.permission(action) for action in self.permission_actions]
-        return client_for(make_user("writer", *perms, "contexts.delete_credential"))
+        return client_for(make_user("writer", *self.writer_permissions(), "contexts.delete_credential"))
 
 
 def test_a_created_context_comes_back_in_the_contract_shape(admin_client):

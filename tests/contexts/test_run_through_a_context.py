@@ -25,7 +25,12 @@ def store_target_as_credential(context, pg_target):
 
 
 def run(resolved, tmp_path):
-    context = RunContext(data_roots=[str(tmp_path)], connections=resolved.connections, values=resolved.values)
+    context = RunContext(
+        data_roots=[str(tmp_path)],
+        connections=resolved.connections,
+        batch_size=50_000,
+        values=resolved.values,
+    )
     return run_job(resolved.components, context)
 
 

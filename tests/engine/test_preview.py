@@ -32,7 +32,7 @@ def graph(sink_path: str) -> list[dict]:
 
 @pytest.fixture
 def ctx(tmp_path):
-    return RunContext(data_roots=[str(tmp_path)], connections={})
+    return RunContext(data_roots=[str(tmp_path)], connections={}, batch_size=50_000)
 
 
 def test_each_source_gives_at_most_limit_rows(ctx, tmp_path):

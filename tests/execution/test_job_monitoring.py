@@ -4,11 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_q.models import Schedule
 
 from execution.control import request_action, start_execution
 from execution.models import Action, Execution, this_worker_id
-from execution.scheduling import schedule_name
 from tests.api_base import assert_error_body
 
 pytestmark = pytest.mark.django_db
@@ -56,11 +54,10 @@ def test_consecutive_failures_make_a_job_degraded_then_failing(reader_client, co
 
 
 def test_an_overdue_schedule_degrades_health(reader_client, copy_job):
-    copy_job.config = {"schedule": "0 2 * * *"}
+    copy_job.config = {"schedule": "0 0 1 1 *"}
     copy_job.save()
-    Schedule.objects.filter(name=schedule_name(copy_job.pk)).update(
-        next_run=timezone.now() - timedelta(hours=1)
-    )
+    # It existed at its last yearly slot, and nothing ran since.
+    type(copy_job).objects.filter(pk=copy_job.pk).update(created_at=timezone.now() - timedelta(days=800))
     body = health(reader_client, copy_job)
     assert body["status"] == "degraded" and body["overdue_schedule"]["late_seconds"] >= 3600
 

@@ -3,9 +3,9 @@
 import pytest
 from django.contrib import admin
 
+from etlsite.models import SystemSetting
 from execution.models import Execution, ExecutionLog
 from jobs.models import Job
-from monitoring.models import SystemSetting
 from tests.jobs.factories import make_job
 
 
@@ -37,7 +37,7 @@ def test_an_execution_page_shows_its_log_tail(admin_browser):
 @pytest.mark.django_db
 def test_a_bad_system_setting_is_refused_next_to_the_field(admin_browser):
     response = admin_browser.post(
-        "/admin/monitoring/systemsetting/add/", {"name": "log_retention_days", "value": '"soon"'}
+        "/admin/etlsite/systemsetting/add/", {"name": "log_retention_days", "value": '"soon"'}
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["value"]

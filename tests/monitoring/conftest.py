@@ -11,7 +11,7 @@ from django_q.conf import Conf
 from django_q.signing import SignedPackage
 from django_q.status import Stat, Status
 
-from monitoring import configuration
+from etlsite import configuration
 from tests.conftest import client_for, make_user
 
 

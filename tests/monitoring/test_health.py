@@ -25,7 +25,9 @@ def test_no_worker_makes_it_degraded_not_unavailable(viewer_client):
 
 
 def test_a_failing_job_makes_it_degraded(viewer_client, running_worker):
-    finished_run(make_job("loader"), State.FAILED)
+    job = make_job("loader")
+    for _ in range(3):  # three failures in a row make a job failing (execution.stats.health_of)
+        finished_run(job, State.FAILED)
     body = viewer_client.get(URL).json()
     assert body["status"] == "degraded"
     assert body["checks"]["jobs"]["status"] == "failing"

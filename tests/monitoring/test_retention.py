@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from etlsite.configuration import apply_changes
 from execution.models import Execution, ExecutionLog, State
 from monitoring import execution_stats, tasks
-from monitoring.configuration import apply_changes
 from monitoring.models import CustomMetric
 from tests.monitoring.factories import finished_run, make_job
 

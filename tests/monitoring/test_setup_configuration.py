@@ -1,8 +1,9 @@
 import pytest
 
 from accounts.models import AuditEvent
-from monitoring.configuration import get_setting
-from monitoring.models import SystemSetting, SystemState
+from etlsite.configuration import get_setting
+from etlsite.models import SystemSetting
+from monitoring.models import SystemState
 from tests.api_base import assert_error_body
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,6 @@ def test_every_setting_has_a_type_default_and_description(admin_client):
         "default_batch_size",
         "log_retention_days",
         "execution_retention_days",
-        "max_concurrent_executions",
         "throttle_rate_user",
         "throttle_rate_anon",
     } <= set(settings)
@@ -41,7 +41,7 @@ def test_a_change_applies_at_once_and_is_audited(admin_client):
     assert get_setting("throttle_rate_user") == "300/minute"
     item = _settings(admin_client.get(URL).json())["log_retention_days"]
     assert (item["value"], item["is_default"], item["updated_by"]) == (14, False, "admin")
-    event = AuditEvent.objects.get(object_type="monitoring.systemsetting")
+    event = AuditEvent.objects.get(object_type="etlsite.systemsetting")
     assert event.before == {"log_retention_days": 30, "throttle_rate_user": "1200/minute"}
     assert event.after == {"log_retention_days": 14, "throttle_rate_user": "300/minute"}
 
@@ -56,10 +56,10 @@ def test_null_resets_a_setting_to_its_default(admin_client):
 def test_the_get_body_can_be_edited_and_put_back(admin_client):
     body = admin_client.get(URL).json()
     for item in body["settings"]:
-        if item["name"] == "max_concurrent_executions":
+        if item["name"] == "default_batch_size":
             item["value"] = 7
     assert admin_client.put(URL, body, format="json").status_code == 200
-    assert get_setting("max_concurrent_executions") == 7
+    assert get_setting("default_batch_size") == 7
 
 
 @pytest.mark.parametrize(

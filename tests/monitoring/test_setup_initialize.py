@@ -46,7 +46,7 @@ def test_roles_follow_the_security_model(admin_client, data_root):
     assert ("execution", "control_execution") in operator and ("jobs", "change_job") not in operator
     assert {("jobs", "add_job"), ("schemas", "change_schema"), ("contexts", "change_context")} <= editor
     assert ("contexts", "change_credential") not in editor
-    assert ("contexts", "change_credential") in admin and ("monitoring", "change_systemsetting") in admin
+    assert ("contexts", "change_credential") in admin and ("etlsite", "change_systemsetting") in admin
     assert viewer < operator < editor < admin
 
 

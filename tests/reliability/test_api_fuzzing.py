@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from accounts.models import ApiKey
+from etlsite.configuration import clear_cache as clear_configuration_cache
 from execution.models import Execution, ExecutionLog, State
 from jobs.models import JobDependency
-from monitoring.configuration import clear_cache as clear_configuration_cache
 from tests.contexts.factories import add_credential, add_parameter, make_context
 from tests.jobs.factories import make_job
 from tests.schemas.factories import make_schema

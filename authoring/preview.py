@@ -10,8 +10,8 @@ is written and no sink is opened.
 
 from django.conf import settings
 
-from accounts.access import may_use_context, usable_contexts
 from contexts import crypto
+from contexts.access import may_use_context, usable_contexts
 from contexts.resolution import RunInputError, choose_context, redact, resolve_run_inputs
 from execution.engine import preview as engine_preview
 from execution.engine.errors import EngineError, GraphError

@@ -1,4 +1,4 @@
-"""Applying documents (jobs/plan.py reads and plans them): `manage.py apply_jobs DIR`
+"""Applying documents (authoring/plan.py reads and plans them): `manage.py apply_jobs DIR`
 and `POST /api/v1/jobs/apply`.
 
 Every changed object is written through the same serializers as the API, so
@@ -19,15 +19,16 @@ from django.db import transaction
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.access import may_change_job
 from accounts.audit import record, snapshot
+from authoring.documents import CONTEXT
+from authoring.plan import CREATE, UNCHANGED, ApplyError, Document, Step, plan
 from contexts.models import Credential
 from contexts.serializers import ContextSerializer, ParameterSerializer, credential_problems
 from contexts.values import NAME_PATTERN, NAME_RULE, ParameterType
 from etlsite.permissions import SCOPE_ADMIN, credential_scopes
-from jobs.documents import CONTEXT, JOB
+from jobs.access import may_change_job
+from jobs.documents import JOB
 from jobs.models import JobVersion
-from jobs.plan import CREATE, UNCHANGED, ApplyError, Document, Step, plan
 from jobs.serializers import JobSerializer
 from jobs.versions import record_version
 from schemas.serializers import SchemaSerializer

@@ -4,7 +4,7 @@ Each setting is declared once here with its type, default and description;
 the database (`SystemSetting`) holds only the values an admin changed.
 Other apps read them with `get_setting(name)`:
 
-    from monitoring.configuration import get_setting
+    from etlsite.configuration import get_setting
     batch_size = get_setting("default_batch_size")
 
 Values are cached per process for a few seconds, so a change reaches every
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+
+from etlsite.models import SystemSetting
 
 CACHE_SECONDS = 5.0
 
@@ -114,14 +116,6 @@ def _definitions() -> dict[str, SettingDefinition]:
             maximum=3650,
         ),
         SettingDefinition(
-            "max_concurrent_executions",
-            "integer",
-            settings.Q_CLUSTER["workers"],
-            "Executions allowed to run at once across all jobs.",
-            minimum=1,
-            maximum=1000,
-        ),
-        SettingDefinition(
             "throttle_rate_anon",
             "rate",
             _throttle_default("anon"),
@@ -179,8 +173,6 @@ class _ProcessCache:
     def values(self) -> dict:
         with self._lock:
             if self._values is None or time.monotonic() - self._loaded_at > CACHE_SECONDS:
-                from monitoring.models import SystemSetting
-
                 self._values = dict(SystemSetting.objects.values_list("name", "value"))
                 self._loaded_at = time.monotonic()
             return self._values
@@ -206,8 +198,6 @@ def clear_cache() -> None:
 
 def current_settings() -> list[dict]:
     """Every setting with its value and whether it is still the default."""
-    from monitoring.models import SystemSetting
-
     stored = {row.name: row for row in SystemSetting.objects.select_related("updated_by")}
     rows = []
     for name, definition in _definitions().items():
@@ -245,8 +235,6 @@ def validate_changes(changes) -> dict:
 @transaction.atomic
 def apply_changes(cleaned: dict, user=None) -> dict:
     """Store validated changes; returns `{name: {"old": ..., "new": ...}}` for what changed."""
-    from monitoring.models import SystemSetting
-
     changed = {}
     for name, value in cleaned.items():
         definition = get_definition(name)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.documents import export_documents, file_name, to_yaml
+from authoring.documents import export_documents, file_name
+from jobs.documents import to_yaml
 from jobs.models import Job
 
 

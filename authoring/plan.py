@@ -1,5 +1,5 @@
 """Reading documents (YAML files of contexts, schemas and jobs) and planning
-what applying them does (jobs/apply.py applies the plan).
+what applying them does (authoring/apply.py applies the plan).
 
 A plan says, per document, whether it creates, updates or leaves unchanged
 the object of its kind and name: a document equal to what exporting the
@@ -11,11 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from accounts.access import hidden_job_names, visible_contexts, visible_jobs
+from authoring.documents import CONTEXT, KINDS, SCHEMA, context_document, schema_document
+from contexts.access import visible_contexts
 from contexts.models import Context
 from contexts.values import ParameterType
-from jobs.config import DEFAULT_JOB_CONFIG
-from jobs.documents import CONTEXT, JOB, KINDS, SCHEMA, context_document, job_document, schema_document
+from jobs.access import hidden_job_names, visible_jobs
+from jobs.documents import CONFIG_KEYS, JOB, job_document
 from jobs.models import Job
 from schemas.models import Schema
 
@@ -200,8 +201,8 @@ def _canonical(data: dict) -> dict | None:
                 "name": data["name"],
                 "description": data.get("description") or "",
                 "default_context": data.get("default_context"),
-                "config": {key: config[key] for key in DEFAULT_JOB_CONFIG if key in config}
-                | {key: value for key, value in config.items() if key not in DEFAULT_JOB_CONFIG},
+                "config": {key: config[key] for key in CONFIG_KEYS if key in config}
+                | {key: value for key, value in config.items() if key not in CONFIG_KEYS},
                 "depends_on": sorted(
                     (
                         {"job": d["job"], "condition": d.get("condition", "on_success")}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.apply import apply_documents
-from jobs.plan import ApplyError, read_folder
+from authoring.apply import apply_documents
+from authoring.plan import ApplyError, read_folder
 
 
 class Command(BaseCommand):

@@ -1,0 +1,189 @@
+"""HTML pages for running jobs: the job list (with each job's last run), one
+job's page (definition, graph picture, schedule, recent runs, start form) and
+starting a run from it. They live with the runs they show and start; the job
+definitions are the jobs app's."""
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import audit
+from contexts.access import visible_contexts
+from contexts.crypto import CredentialKeyError
+from contexts.resolution import RunInputError
+from etlsite.errors import Conflict
+from etlsite.pages import can_control, page, require_control
+from execution import stats
+from execution.control import start_execution
+from execution.models import ACTIVE_STATES, Execution, Trigger
+from execution.scheduling import next_occurrence
+from jobs.access import may_edit_job, visible_jobs, visible_links
+from jobs.graph_picture import graph_picture, kind_of
+from jobs.models import Job, JobDependency
+
+RECENT_RUNS = 10
+HISTORY_ROWS = 20
+
+
+# --- the job list -------------------------------------------------------------------
+
+
+@page
+def job_list(request):
+    query = request.GET.get("q", "").strip()
+    latest = Execution.objects.filter(job=OuterRef("pk")).order_by("-id")
+    jobs = visible_jobs(request).annotate(
+        component_count=Count("components", distinct=True),
+        last_execution_id=Subquery(latest.values("id")[:1]),
+        last_state=Subquery(latest.values("state")[:1]),
+        last_queued_at=Subquery(latest.values("queued_at")[:1]),
+    )
+    if query:
+        jobs = jobs.filter(name__icontains=query) | jobs.filter(description__icontains=query)
+    rows = [{"job": job, "schedule": schedule_of(job)} for job in jobs.order_by("name")]
+    return render(
+        request,
+        "jobs/job_list.html",
+        {"section": "jobs", "rows": rows, "query": query, "can_add": _can_add_jobs(request.user)},
+    )
+
+
+def _can_add_jobs(user) -> bool:
+    return user.is_staff and user.has_perm("jobs.add_job")
+
+
+def schedule_of(job: Job) -> dict:
+    """The cron schedule, its time zone and the next run time (None when off)."""
+    config = job.effective_config
+    cron, enabled = config.get("schedule"), config.get("enabled", True)
+    next_run = None
+    if cron and enabled:
+        next_run = next_occurrence(cron, config.get("timezone") or "UTC", timezone.now())
+    return {"cron": cron, "timezone": config.get("timezone"), "enabled": enabled, "next_run": next_run}
+
+
+# --- one job ------------------------------------------------------------------------
+
+
+class StartForm(forms.Form):
+    context = forms.ChoiceField(
+        required=False, help_text="Where the run takes its parameters and credentials."
+    )
+    parameters = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "min_delay=30"}),
+        help_text="Parameter overrides for this run: one name=value per line.",
+    )
+
+    def __init__(self, *args, job: Job, contexts, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = job.default_context.name if job.default_context else "the default context"
+        self.fields["context"].choices = [("", f"job default ({default})")] + [
+            (context.name, context.name) for context in contexts
+        ]
+
+    def clean_parameters(self) -> dict:
+        overrides = {}
+        for number, line in enumerate(self.cleaned_data["parameters"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            name, equals, value = line.partition("=")
+            if not equals or not name.strip():
+                raise ValidationError(f"Line {number}: write name=value, for example min_delay=30.")
+            overrides[name.strip()] = value.strip()
+        return overrides
+
+    def add_run_errors(self, details: dict) -> None:
+        """Put the start service's `field -> messages` next to the matching field."""
+        for key, problems in details.items():
+            field = key.split(".", 1)[0]
+            if field in ("context", "parameters"):
+                detail = key.split(".", 1)[1] + ": " if "." in key else ""
+                self.add_error(field, [f"{detail}{problem}" for problem in problems])
+            else:
+                self.add_error(None, [f"{key}: {problem}" for problem in problems])
+
+
+@page
+def job_detail(request, job_id):
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
+    form = (
+        StartForm(job=job, contexts=visible_contexts(request).order_by("name"))
+        if can_control(request.user)
+        else None
+    )
+    return _render_job(request, job, form)
+
+
+def _render_job(request, job: Job, start_form, status: int = 200):
+    components = job.component_dicts()
+    executions = job.executions.select_related("started_by")
+    links = visible_links(request, JobDependency.objects.select_related("upstream", "downstream"))
+    context = {
+        "section": "jobs",
+        "job": job,
+        "components": [
+            {**c, "kind": kind_of(c["type"]), "settings": _settings(c["config"])} for c in components
+        ],
+        "graph": graph_picture(components),
+        "config": job.effective_config,
+        "schedule": schedule_of(job),
+        "health": stats.health_of(job),
+        "upstream": links.filter(downstream=job),
+        "downstream": links.filter(upstream=job),
+        "recent": executions[:RECENT_RUNS],
+        "active": executions.filter(state__in=ACTIVE_STATES),
+        "can_control": can_control(request.user),
+        "can_edit": request.user.is_staff and request.user.has_perm("jobs.change_job"),
+        "start_form": start_form,
+        "can_preview": may_edit_job(request.user, job),
+        "versions": job.versions.order_by("-number")[:HISTORY_ROWS],
+    }
+    return render(request, "jobs/job_detail.html", context, status=status)
+
+
+def _settings(config: dict) -> list[tuple[str, str]]:
+    """A component's config as (key, text) pairs; lists and objects as JSON, as they are written."""
+    return [(key, value if isinstance(value, str) else json.dumps(value)) for key, value in config.items()]
+
+
+@require_POST
+@page
+def job_start(request, job_id):
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
+    require_control(request.user)
+    form = StartForm(request.POST, job=job, contexts=visible_contexts(request).order_by("name"))
+    if not form.is_valid():
+        return _render_job(request, job, form, status=400)
+    try:
+        execution, _ = start_execution(
+            job,
+            context_name=form.cleaned_data["context"] or None,
+            overrides=form.cleaned_data["parameters"],
+            trigger=Trigger.UI,
+            user=request.user,
+        )
+    except RunInputError as error:
+        form.add_run_errors(error.details)
+        return _render_job(request, job, form, status=400)
+    except CredentialKeyError as error:
+        form.add_error("context", str(error))
+        return _render_job(request, job, form, status=400)
+    except Conflict as error:
+        form.add_error(None, str(error.detail))
+        return _render_job(request, job, form, status=409)
+    audit.record(
+        request,
+        "start",
+        execution,
+        after={"job": job.name, "context": execution.context_name, "parameters": execution.parameters},
+    )
+    messages.success(request, f"Execution #{execution.pk} of {job.name} is queued.")
+    return redirect("page-execution", execution_id=execution.pk)
