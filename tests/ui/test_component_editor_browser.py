@@ -2,14 +2,16 @@
 Playwright, against the live test server): an admin builds a job of three
 components without typing JSON, previews one, sees a validation error next to
 its field, and the page stays within 1,280 px, under the Content-Security-Policy,
-requesting nothing from any other host. Screenshots go to the test's temporary
+requesting nothing from any other host. Also the job page's Preview buttons and
+its history (compare, restore). Screenshots go to the test's temporary
 folder (docs/screenshots/ is written by `make screenshots`, not by tests)."""
 
 from urllib.parse import urlsplit
 
 import pytest
 
-from jobs.models import Job
+from jobs.models import Job, JobVersion
+from jobs.versions import record_version
 from monitoring import setup
 from tests.security.test_csp_offline import LISTEN_FOR_VIOLATIONS
 from tests.ui.test_browser import (
@@ -178,4 +180,33 @@ def test_the_raw_json_toggle_edits_the_config_as_text(editor_page):
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url("**/admin/jobs/job/")
     assert Job.objects.get(name="raw").component_dicts()[0]["config"] == {"rows": [{"a": 1}, {"a": 2}]}
+    assert_clean(page)
+
+
+def test_the_job_page_previews_a_component_and_its_history_compares_and_restores(editor_page):
+    from playwright.sync_api import expect
+
+    page = editor_page
+    setup.ensure_demo_job()
+    job = Job.objects.get(name=setup.DEMO_JOB_NAME)
+    components = job.component_dicts()
+    components[1]["config"]["where"] = "arr_delay > 0"
+    job.replace_components(components)
+    record_version(job, via=JobVersion.Via.API)
+
+    page.goto(f"/jobs/{job.pk}/")
+    page.get_by_role("button", name="Preview by_carrier").click()
+    table = page.locator("[data-preview-output] table")
+    expect(table.locator("th .column-name")).to_have_text(["carrier", "flights", "avg_arr_delay"])
+    assert_clean(page)
+
+    page.get_by_role("button", name="Compare side by side").click()
+    page.wait_for_url(f"**/jobs/{job.pk}/versions/2/?against=1")
+    expect(page.locator("table.diff tr.replace td.new")).to_contain_text("where: arr_delay > 0")
+    assert_clean(page)
+    page.goto(f"/jobs/{job.pk}/versions/1/")
+    page.get_by_role("button", name="Restore version 1").click()
+    page.wait_for_url(f"**/jobs/{job.pk}/#history")
+    expect(page.get_by_text("Restored version 1 as version 3.")).to_be_visible()
+    assert Job.objects.get(pk=job.pk).component_dicts()[1]["config"]["where"] == "dep_time IS NOT NULL"
     assert_clean(page)
