@@ -38,7 +38,6 @@ class PreviewTimeout(EngineError):
 @dataclass
 class Preview:
     component: str
-    port: str
     frame: pl.DataFrame
 
     def columns(self) -> list[dict]:
@@ -83,7 +82,7 @@ def preview(
     ctx.deadline = time.time() + seconds
     ctx.batch_size = min(ctx.batch_size, limit)
     frame = _PreviewRun(part, name, port, consumer, ctx, limit).run()
-    return Preview(component=target, port=port, frame=frame.head(limit))
+    return Preview(component=target, frame=frame.head(limit))
 
 
 def needed_components(components: list[dict], target: str) -> list[dict]:
