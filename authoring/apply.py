@@ -80,7 +80,12 @@ def _check_credential_permissions(step: Step, request) -> None:
     for item in items if isinstance(items, list) else []:
         name = item.get("name") if isinstance(item, dict) else None
         current = existing.get(name)
-        if current is not None and _credential_fields(item) == _credential_fields(current.__dict__):
+        stored = (
+            {"kind": current.kind, "description": current.description, "config": current.config}
+            if current
+            else None
+        )
+        if stored is not None and _credential_fields(item) == _credential_fields(stored):
             continue
         permission = "contexts.change_credential" if current else "contexts.add_credential"
         scopes = credential_scopes(request)

@@ -13,7 +13,6 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
 from execution.engine.graph import split_input, validate_components
 from execution.engine.registry import KINDS, UnknownComponentType, all_specs, get_spec
@@ -65,12 +64,10 @@ class ConfigWidget(forms.Widget):
         self.errors: dict[str, str] = {}
 
     def render(self, name, value, attrs=None, renderer=None):
-        # The project's templates (templates/admin/...), not the form renderer's own folders.
-        return mark_safe(
-            render_to_string(
-                self.template_name, self.get_context(name, value, self.build_attrs(self.attrs, attrs))
-            )
-        )  # noqa: S308 - a template's output, escaped by it
+        # The project's templates (templates/admin/...), not the form renderer's own
+        # folders; what a template renders is already safe (escaped by it).
+        context = self.get_context(name, value, self.build_attrs(self.attrs, attrs))
+        return render_to_string(self.template_name, context)
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
