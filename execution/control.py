@@ -25,8 +25,8 @@ from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
 from execution.models import ACTIVE_STATES, Action, Execution, ExecutionEvent, State, Trigger
 from jobs.access import job_may_use_context
-from jobs.models import Job, JobVersion
-from jobs.versions import record_version
+from jobs.models import Job
+from jobs.versions import version_for_run
 from schemas.resolution import schemas_for_components
 
 RUN_TASK = "execution.tasks.run_execution"
@@ -181,10 +181,9 @@ def _create_and_enqueue(
             details={"active_executions": [row["id"] for row in active], "max_concurrent": limit},
         )
     now = timezone.now()
-    version = record_version(job, via=JobVersion.Via.START)
     execution = Execution.objects.create(
         job=job,
-        job_version=version.number,
+        job_version=version_for_run(job).number,
         context=resolved.context,
         context_name=resolved.context_name or "",
         parameters=resolved.parameters,

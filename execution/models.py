@@ -74,6 +74,8 @@ class ExecutionQuerySet(models.QuerySet):
 
 class Execution(models.Model):
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="executions")
+    # The job's version (JobVersion.number) this run was started from.
+    job_version = models.PositiveIntegerField(null=True, blank=True)
     context = models.ForeignKey(
         "contexts.Context", null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
     )
@@ -102,8 +104,6 @@ class Execution(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
-    # The job's version (JobVersion.number) this run was started from.
-    job_version = models.PositiveIntegerField(null=True, blank=True)
 
     task_id = models.CharField(max_length=64, blank=True, default="")
     worker_id = models.CharField(max_length=200, blank=True, default="")

@@ -42,6 +42,13 @@ def record_version(job: Job, *, user=None, via: str, note: str = "") -> JobVersi
     )
 
 
+def version_for_run(job: Job) -> JobVersion:
+    """The version a run of `job` starts from: the latest, or a new one when the job
+    changed without one (written straight to the database, or saved before
+    versions were kept)."""
+    return record_version(job, via=JobVersion.Via.START)
+
+
 def change_summary(before: dict | None, after: dict) -> str:
     """`first version, 3 components`, or what differs: `config: batch_size; components: added late (filter)`."""
     if before is None:
