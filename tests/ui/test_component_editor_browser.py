@@ -210,3 +210,28 @@ def test_the_job_page_previews_a_component_and_its_history_compares_and_restores
     expect(page.get_by_text("Restored version 1 as version 3.")).to_be_visible()
     assert Job.objects.get(pk=job.pk).component_dicts()[1]["config"]["where"] == "dep_time IS NOT NULL"
     assert_clean(page)
+
+
+def test_the_demo_job_is_built_from_scratch_without_typing_json(editor_page):
+    page = editor_page
+    page.goto("/admin/jobs/job/add/")
+    page.locator("#id_name").fill("my_demo")
+    flights = add_component(page, "flights", "csv_source")
+    setting(flights, "path").fill("demo/flights.csv")
+    departed = add_component(page, "departed", "filter", ["flights"])
+    setting(departed, "where").fill("dep_time IS NOT NULL")
+    by_carrier = add_component(page, "by_carrier", "aggregate", ["departed"])
+    setting(by_carrier, "group_by").fill("carrier")
+    aggregates = by_carrier.locator("[data-config-key='aggregates']")
+    for name, expression in (("flights", "count(*)"), ("avg_arr_delay", "avg(arr_delay)")):
+        row = aggregates.locator(".map-row").last
+        row.locator("[data-map-part='key']").fill(name)
+        row.locator("[data-map-part='value']").fill(expression)
+        aggregates.get_by_role("button", name="Add a row").click()
+    report = add_component(page, "report", "csv_sink", ["by_carrier"])
+    setting(report, "path").fill("demo/output/flights_by_carrier.csv")
+    setting(report, "mode").select_option("replace")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/admin/jobs/job/")
+    assert Job.objects.get(name="my_demo").component_dicts() == setup.demo_components()
+    assert_clean(page)
