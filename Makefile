@@ -10,7 +10,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 WEB_THREADS ?= 1
 
-.PHONY: run test lint format install install-dev setup clean
+.PHONY: run test lint format install install-dev setup clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ format: install-dev
 
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The authoring screenshots in docs/ui.md, written on purpose (tests never touch docs/screenshots/).
+screenshots: install-dev
+	PLAYWRIGHT_CHROMIUM_EXECUTABLE=/usr/bin/chromium $(VENV)/bin/pytest tests/ui/docs_screenshots.py -p no:cacheprovider -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -58,13 +58,18 @@ class RunInputError(Exception):
 
 
 def resolve_run_inputs(
-    job, context_name: str | None = None, overrides: dict | None = None, given_connections: dict | None = None
+    job,
+    context_name: str | None = None,
+    overrides: dict | None = None,
+    given_connections: dict | None = None,
+    components: list[dict] | None = None,
 ) -> ResolvedRun:
     """`given_connections` (name -> engine connection dict) stand in for the
-    context's credentials of those names (`runjob --connection`)."""
+    context's credentials of those names (`runjob --connection`). `components`
+    replace the job's saved ones (a preview's part of a graph, or an unsaved job)."""
     given = given_connections or {}
     context = choose_context(job, context_name)
-    components = job.component_dicts()
+    components = job.component_dicts() if components is None else components
     problems: dict[str, list[str]] = defaultdict(list)
     try:
         values, secret_values = _effective_parameters(context, overrides, problems)

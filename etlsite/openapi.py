@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or credentials that are not valid.",
     "403": "Authenticated, but not allowed.",
     "404": "No such object (or hidden from you), or a page past the end.",
+    "408": "The work took longer than its time limit (e.g. a preview: ETL_PREVIEW_TIME_LIMIT_SECONDS).",
     "409": "Conflicts with the current state (e.g. an execution already running).",
     "413": "The request body is larger than the configured limit.",
     "415": "The body's Content-Type is not one this operation reads (send application/json).",

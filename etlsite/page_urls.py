@@ -4,6 +4,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
+from authoring import pages as authoring_pages
 from execution import job_pages
 from execution import pages as execution_pages
 from monitoring import pages as monitoring_pages
@@ -29,4 +30,11 @@ urlpatterns = [
     ),
     path("schemas/", schema_pages.schema_list, name="page-schemas"),
     path("schemas/<int:schema_id>/", schema_pages.schema_documentation, name="page-schema"),
+    path("jobs/<int:job_id>/versions/", authoring_pages.job_versions_compare, name="page-job-versions"),
+    path("jobs/<int:job_id>/versions/<int:number>/", authoring_pages.job_version, name="page-job-version"),
+    path(
+        "jobs/<int:job_id>/versions/<int:number>/restore/",
+        authoring_pages.job_version_restore,
+        name="page-job-version-restore",
+    ),
 ]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "jobs",
     "contexts",
     "schemas",
+    "authoring",
     "execution",
     "monitoring",
 ]
@@ -295,6 +296,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ETL_UPLOAD_MAX_BYTES
 ETL_VALIDATE_MAX_COLUMNS = env.int("ETL_VALIDATE_MAX_COLUMNS", default=1000)
 ETL_VALIDATE_MAX_VALUES = env.int("ETL_VALIDATE_MAX_VALUES", default=10_000_000)
 ETL_VALIDATE_TIME_LIMIT_SECONDS = env.float("ETL_VALIDATE_TIME_LIMIT_SECONDS", default=10.0)
+# Previews of a component (POST /jobs/{id}/preview): rows per source at most, and
+# seconds (checked between batches, and the statement timeout of database reads).
+ETL_PREVIEW_MAX_ROWS = env.int("ETL_PREVIEW_MAX_ROWS", default=1000)
+ETL_PREVIEW_TIME_LIMIT_SECONDS = env.float("ETL_PREVIEW_TIME_LIMIT_SECONDS", default=10.0)
 # Comma-separated Fernet keys, newest first (MultiFernet rotation).
 ETL_CREDENTIALS_KEY = env.str("ETL_CREDENTIALS_KEY", default="")
 

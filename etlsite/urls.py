@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 api_v1 = [
+    path("", include("authoring.urls")),
     path("", include("jobs.urls")),
     path("", include("execution.urls")),
     path("", include("contexts.urls")),

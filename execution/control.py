@@ -26,6 +26,7 @@ from execution.engine.graph import validate_components
 from execution.models import ACTIVE_STATES, Action, Execution, ExecutionEvent, State, Trigger
 from jobs.access import job_may_use_context
 from jobs.models import Job
+from jobs.versions import version_for_run
 from schemas.resolution import schemas_for_components
 
 RUN_TASK = "execution.tasks.run_execution"
@@ -182,6 +183,7 @@ def _create_and_enqueue(
     now = timezone.now()
     execution = Execution.objects.create(
         job=job,
+        job_version=version_for_run(job).number,
         context=resolved.context,
         context_name=resolved.context_name or "",
         parameters=resolved.parameters,

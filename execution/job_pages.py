@@ -23,11 +23,12 @@ from execution import stats
 from execution.control import start_execution
 from execution.models import ACTIVE_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
-from jobs.access import visible_jobs, visible_links
+from jobs.access import may_edit_job, visible_jobs, visible_links
 from jobs.graph_picture import graph_picture, kind_of
 from jobs.models import Job, JobDependency
 
 RECENT_RUNS = 10
+HISTORY_ROWS = 20
 
 
 # --- the job list -------------------------------------------------------------------
@@ -142,6 +143,8 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "can_control": can_control(request.user),
         "can_edit": request.user.is_staff and request.user.has_perm("jobs.change_job"),
         "start_form": start_form,
+        "can_preview": may_edit_job(request.user, job),
+        "versions": job.versions.order_by("-number")[:HISTORY_ROWS],
     }
     return render(request, "jobs/job_detail.html", context, status=status)
 

@@ -74,6 +74,8 @@ class ExecutionQuerySet(models.QuerySet):
 
 class Execution(models.Model):
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="executions")
+    # The job's version (JobVersion.number) this run was started from.
+    job_version = models.PositiveIntegerField(null=True, blank=True)
     context = models.ForeignKey(
         "contexts.Context", null=True, blank=True, on_delete=models.SET_NULL, related_name="executions"
     )

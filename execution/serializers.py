@@ -20,6 +20,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "id",
             "job",
             "job_name",
+            "job_version",
             "state",
             "requested_action",
             "trigger",

@@ -41,6 +41,11 @@ def may_change_job(user, job: Job) -> bool:
     return may_use_context(user, job.default_context)
 
 
+def may_edit_job(user, job: Job) -> bool:
+    """Editing a job as the API allows it (and so previewing it and restoring its versions)."""
+    return user.has_perm("jobs.change_job") and may_change_job(user, job)
+
+
 def job_may_use_context(job: Job, context: Context | None) -> bool:
     """Whether a run the system starts for `job` (schedule, dependency) may use `context`.
 

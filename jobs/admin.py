@@ -1,43 +1,40 @@
+import json
+
 from django import forms
-from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from accounts.access import restrict_to_groups
 from accounts.admin_grants import HiddenObjectsUnnamedOnDeletePages
 from contexts.access import usable_contexts
-from execution.engine.graph import validate_components
+from execution.engine.registry import all_specs
 from jobs.access import may_change_job, visible_jobs, visible_links
+from jobs.component_editor import ComponentForm, ComponentFormSet
 from jobs.config import JobConfigSerializer
-from jobs.models import Component, Job, JobDependency
+from jobs.config_forms import known_settings, render_config_form
+from jobs.graph_picture import graph_picture
+from jobs.models import Component, Job, JobDependency, JobVersion
+from jobs.versions import record_version
 
 
-class ComponentFormSet(forms.BaseInlineFormSet):
-    """Validate the graph the inline rows form together, before anything is saved."""
-
-    def clean(self):
-        super().clean()
-        components = [
-            {
-                "name": form.cleaned_data.get("name"),
-                "type": form.cleaned_data.get("type"),
-                "inputs": form.cleaned_data.get("inputs") or [],
-                "config": form.cleaned_data.get("config") or {},
-            }
-            for form in sorted(self.forms, key=lambda f: f.cleaned_data.get("position") or 0)
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        problems = validate_components(components, data_roots=settings.ETL_DATA_ROOTS)
-        if problems:
-            raise ValidationError([problem.describe() for problem in problems])
+def extra_ports() -> dict[str, list[str]]:
+    """Type -> its ports besides the main one (`validate`: rejects), for the editor's input lists."""
+    return {
+        spec.type: [p for p in spec.outputs if p != "main"] for spec in all_specs() if len(spec.outputs) > 1
+    }
 
 
-class ComponentInline(admin.TabularInline):
+class ComponentInline(admin.StackedInline):
     model = Component
+    form = ComponentForm
     formset = ComponentFormSet
     extra = 0
-    fields = ["position", "name", "type", "inputs", "config"]
+    fieldsets = [(None, {"fields": [("name", "position"), ("type", "inputs"), "config"]})]
     ordering = ["position"]
+    classes = ["component-editor"]
 
 
 class JobDependencyInline(admin.TabularInline):
@@ -89,6 +86,71 @@ class JobAdmin(HiddenObjectsUnnamedOnDeletePages, admin.ModelAdmin):
         # Restricted jobs stay invisible to staff outside their groups, as in the API
         # (a pk subquery rather than restrict_to_groups' DISTINCT, which bulk delete refuses).
         return jobs.filter(pk__in=restrict_to_groups(Job.objects.all(), request.user).values("pk"))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The graph as saved; the editor's script redraws it from the form as it changes.
+        components = obj.component_dicts() if obj is not None else []
+        context.update(
+            graph=graph_picture(components), components=components, output_ports=json.dumps(extra_ports())
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_related(self, request, form, formsets, change):
+        # The components and dependencies are saved here, after the job: only now is the definition whole.
+        super().save_related(request, form, formsets, change)
+        record_version(form.instance, user=request.user, via=JobVersion.Via.ADMIN)
+
+    def get_urls(self):
+        editor = [
+            path(
+                "editor/config-form/",
+                self.admin_site.admin_view(self.editor_config_form),
+                name="jobs_job_editor_config_form",
+            ),
+            path(
+                "editor/graph/", self.admin_site.admin_view(self.editor_graph), name="jobs_job_editor_graph"
+            ),
+        ]
+        return editor + super().get_urls()
+
+    def editor_config_form(self, request):
+        """The generated config form of `type` holding `config` (for a type just chosen,
+        `keep_known` keeps the settings the new type also has)."""
+        body = self._editor_body(request)
+        if isinstance(body, HttpResponse):
+            return body
+        type_name = str(body.get("type") or "")
+        config = body.get("config") if isinstance(body.get("config"), dict) else {}
+        if body.get("keep_known"):
+            config = known_settings(type_name, config)
+        return HttpResponse(render_config_form(type_name, config, prefix=str(body.get("prefix") or "")))
+
+    def editor_graph(self, request):
+        """The graph of `components` as the editor holds them (unsaved)."""
+        body = self._editor_body(request)
+        if isinstance(body, HttpResponse):
+            return body
+        components = []
+        for item in body.get("components") or []:
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name and name not in {c["name"] for c in components}:
+                inputs = item.get("inputs") if isinstance(item.get("inputs"), list) else []
+                components.append(
+                    {"name": name, "type": str(item.get("type") or ""), "inputs": [str(i) for i in inputs]}
+                )
+        context = {"graph": graph_picture(components), "components": components}
+        return TemplateResponse(request, "admin/jobs/job/graph.html", context)
+
+    def _editor_body(self, request) -> dict | HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return HttpResponseBadRequest("Send a JSON object.")
+        return body if isinstance(body, dict) else HttpResponseBadRequest("Send a JSON object.")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "default_context":

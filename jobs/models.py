@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.utils import timezone
 
 from etlsite.configuration import get_setting
 from jobs.config import DEFAULT_JOB_CONFIG
@@ -165,3 +167,38 @@ class JobDependency(models.Model):
                 JobDependency.objects.filter(upstream_id=current).values_list("downstream_id", flat=True)
             )
         return False
+
+
+class JobVersion(models.Model):
+    """A job's definition as one save left it (jobs/versions.py writes them):
+    name, description, default context, config, dependencies and components,
+    in the document shape of jobs as code (jobs/documents.py)."""
+
+    class Via(models.TextChoices):
+        API = "api"
+        ADMIN = "admin"
+        APPLY = "apply"
+        RESTORE = "restore"
+        SETUP = "setup"
+        # A job changed by none of the above (e.g. saved before versions were kept)
+        # gets its version when it next starts, so every run names the definition it ran.
+        START = "start"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too, so history still says who after the account is deleted.
+    created_by_name = models.CharField(max_length=150, blank=True, default="")
+    via = models.CharField(max_length=10, choices=Via.choices)
+    summary = models.CharField(max_length=500)
+    definition = models.JSONField()
+
+    class Meta:
+        ordering = ["job", "-number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="unique_job_version_number")]
+
+    def __str__(self):
+        return f"{self.job.name} v{self.number}"

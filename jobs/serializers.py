@@ -15,7 +15,8 @@ from etlsite.serializers import StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.access import hidden_job_names
 from jobs.config import JobConfigSerializer
-from jobs.models import Job, JobDependency, name_validator
+from jobs.models import Job, JobDependency, JobVersion, name_validator
+from jobs.versions import definition_for
 
 
 class ComponentListSerializer(serializers.ListSerializer):
@@ -228,3 +229,26 @@ class JobDependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def create(self, validated_data):
         return super().create({**validated_data, "downstream": self.context["view"].job})
+
+
+class JobVersionSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number", read_only=True)
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JobVersion
+        fields = ["version", "created_at", "created_by", "via", "summary"]
+        read_only_fields = fields
+
+    def get_created_by(self, version) -> str | None:
+        return version.created_by_name or None
+
+
+class JobVersionDetailSerializer(JobVersionSerializer):
+    """A version and the job as it was: `name`, `description`, `default_context`,
+    `config` (the settings it set), `depends_on` and `components`."""
+
+    def to_representation(self, version):
+        request = self.context.get("request")
+        hidden = hidden_job_names(request) if request is not None else frozenset()
+        return {**super().to_representation(version), **definition_for(version, hidden)}

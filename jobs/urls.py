@@ -9,5 +9,6 @@ router.register("jobs", views.JobViewSet, basename="job")
 router.register("component-types", views.ComponentTypeViewSet, basename="component-type")
 job_router = NestedSimpleRouter(router, "jobs", lookup="job")
 job_router.register("dependencies", views.JobDependencyViewSet, basename="job-dependency")
+job_router.register("versions", views.JobVersionViewSet, basename="job-version")
 
 urlpatterns = router.urls + job_router.urls

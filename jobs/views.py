@@ -17,13 +17,19 @@ from execution.engine.registry import UnknownComponentType, all_specs, get_spec
 from jobs.access import may_change_job, visible_jobs, visible_links
 from jobs.config import JobConfigSerializer
 from jobs.filters import JobFilterSet
-from jobs.models import Job, JobDependency
+from jobs.models import Job, JobDependency, JobVersion
+from jobs.restore import restore_version
 from jobs.serializers import (
     ComponentSerializer,
     JobDependencySerializer,
     JobSerializer,
+    JobVersionDetailSerializer,
+    JobVersionSerializer,
     validate_component_graph,
 )
+from jobs.versions import record_version
+
+CHANGE_JOB = "jobs.change_job"
 
 
 @extend_schema_serializer(many=False)  # the list route answers one object of two lists
@@ -45,6 +51,14 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
     def get_object(self):
         return refuse_unless_changeable(self.request, super().get_object())
+
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        record_version(serializer.instance, user=self.request.user, via=JobVersion.Via.API)
+
+    def perform_update(self, serializer):
+        super().perform_update(serializer)
+        record_version(serializer.instance, user=self.request.user, via=JobVersion.Via.API)
 
     def perform_destroy(self, job):
         active = list(job.executions.active().values_list("pk", flat=True))
@@ -81,6 +95,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             job.config = serializer.validated_data
             job.save(update_fields=["config", "updated_at"])
             record(request, "update", job, before={"config": before}, after={"config": job.config})
+            record_version(job, user=request.user, via=JobVersion.Via.API)
         return Response(job.effective_config)
 
     @extend_schema(request=ComponentSerializer(many=True), responses=ComponentSerializer(many=True))
@@ -102,6 +117,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
                 job.replace_components(serializer.validated_data)
                 job.save(update_fields=["updated_at"])
             record(request, "update", job, before=before, after=snapshot(job))
+            record_version(job, user=request.user, via=JobVersion.Via.API)
         return Response(job.component_dicts())
 
 
@@ -143,6 +159,15 @@ class JobDependencyViewSet(
     def get_queryset(self):
         return visible_links(self.request, super().get_queryset().filter(downstream=self.job))
 
+    # A job's dependencies are part of its definition, so each change is a version.
+    def perform_create(self, serializer):
+        super().perform_create(serializer)
+        record_version(self.job, user=self.request.user, via=JobVersion.Via.API)
+
+    def perform_destroy(self, instance):
+        super().perform_destroy(instance)
+        record_version(self.job, user=self.request.user, via=JobVersion.Via.API)
+
     @extend_schema(responses={200: JobDependenciesSerializer})
     def list(self, request, job_pk=None):
         """Upstream and downstream jobs with their conditions."""
@@ -153,6 +178,48 @@ class JobDependencyViewSet(
                 "downstream": self.get_serializer(links.filter(upstream=self.job), many=True).data,
             }
         )
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("job_pk", int, OpenApiParameter.PATH, description="The job's id.")]
+)
+class JobVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """/jobs/{id}/versions: the job's history, newest first; each save that changed it is a version."""
+
+    queryset = JobVersion.objects.all()
+    serializer_class = JobVersionSerializer
+    lookup_field = "number"
+    lookup_url_kwarg = "version"
+    lookup_value_regex = r"\d+"
+    filter_backends = []
+    action_permissions = {"restore": CHANGE_JOB}
+
+    @cached_property
+    def job(self) -> Job:
+        return refuse_unless_changeable(
+            self.request, get_object_or_404(visible_jobs(self.request), pk=self.kwargs["job_pk"])
+        )
+
+    def get_queryset(self):
+        return super().get_queryset().filter(job=self.job).order_by("-number")
+
+    def get_serializer_class(self):
+        return JobVersionSerializer if self.action == "list" else JobVersionDetailSerializer
+
+    @extend_schema(request=None, responses=JobVersionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request, job_pk=None, version=None):
+        """Make the job what this version was; the restore is itself a new version (audited)."""
+        # The version is what the request asks for, so a missing one is bad input (400), not a missing route.
+        old = self.get_queryset().filter(number=version).first()
+        if old is None:
+            numbers = sorted(self.get_queryset().values_list("number", flat=True))
+            known = f"1 to {numbers[-1]}" if numbers else "none yet"
+            raise serializers.ValidationError(
+                {"version": [f"Job {self.job.name!r} has no version {version}; its versions: {known}."]}
+            )
+        new = restore_version(self.job, old, request)
+        return Response(JobVersionDetailSerializer(new, context=self.get_serializer_context()).data)
 
 
 class ComponentTypeSerializer(serializers.Serializer):

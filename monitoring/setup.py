@@ -19,7 +19,8 @@ from django_q.models import Schedule
 from contexts.models import Context
 from etlsite.permissions import ADMIN_ROLE
 from execution.engine.graph import validate_components
-from jobs.models import Job
+from jobs.models import Job, JobVersion
+from jobs.versions import record_version
 from monitoring import health
 from monitoring.models import SystemState
 
@@ -145,7 +146,6 @@ def demo_components() -> list[dict]:
 
 
 def ensure_demo_job() -> str:
-
     if Job.objects.filter(name=DEMO_JOB_NAME).exists():
         return "found"
     components = demo_components()
@@ -159,6 +159,7 @@ def ensure_demo_job() -> str:
         default_context=Context.objects.filter(is_default=True).first(),
     )
     job.replace_components(components)
+    record_version(job, via=JobVersion.Via.SETUP)
     return "created"
 
 

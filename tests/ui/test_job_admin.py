@@ -39,7 +39,8 @@ def add_job_form(name: str, components: list[dict]) -> dict:
             "position": str(position),
             "name": component["name"],
             "type": component["type"],
-            "inputs": json.dumps(component["inputs"]),
+            # A multi-select: one value per input.
+            "inputs": component["inputs"],
             "config": json.dumps(component["config"]),
         }
         for position, component in enumerate(components)
