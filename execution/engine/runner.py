@@ -59,6 +59,13 @@ class RunContext:
     # Column name -> provenance.TextFallback: why a source's column is text,
     # quoted by type errors further down (filled by the run).
     text_fallbacks: dict = field(default_factory=dict)
+    # Incremental runs (incremental.py, load_markers.py): each source's saved
+    # state (`watermark`, `files`), the run's load id written by database
+    # sinks with their data, and a hook told the sources' new states and each
+    # sink's commit evidence after the last batch, before any sink commits.
+    incremental_state: dict[str, dict] = field(default_factory=dict)
+    load_id: str | None = None
+    before_commit: Callable[[dict[str, dict], list[dict]], None] | None = None
 
 
 @dataclass
@@ -98,6 +105,8 @@ class RunResult:
     metrics: list[dict]
     progress: Progress
     seconds: float
+    # Incremental sources' new states (saved by the caller, see RunContext.before_commit).
+    states: dict[str, dict] = field(default_factory=dict)
 
 
 # --- placeholders -------------------------------------------------------------------
@@ -185,6 +194,7 @@ class _Run:
         self.exhausted: set[str] = set()
         self.readers: list = []
         self.started = time.monotonic()
+        self.states: dict[str, dict] = {}
 
     def run(self) -> RunResult:
         try:
@@ -196,6 +206,9 @@ class _Run:
             sinks = [i for i in self.instances.values() if isinstance(i, Sink)]
             for sink in sinks:
                 self._call(sink.name, sink.prepare)
+            self.states = self._new_states()
+            if self.states and self.ctx.before_commit:
+                self.ctx.before_commit(self.states, [s.commit_evidence() for s in sinks])
             for sink in sinks:
                 self._call(sink.name, sink.commit)
         except BaseException:
@@ -217,6 +230,10 @@ class _Run:
                     definition["name"], definition.get("config") or {}, self.ctx
                 ),
             )
+
+    def _new_states(self) -> dict[str, dict]:
+        sources = [i for i in self.instances.values() if isinstance(i, Source)]
+        return {s.name: state for s in sources if (state := self._call(s.name, s.new_state)) is not None}
 
     def _source_order(self) -> list[str]:
         """Sources feeding the right side of a join first, so its left side streams."""
@@ -395,4 +412,5 @@ class _Run:
             metrics=metrics,
             progress=self._progress(),
             seconds=round(time.monotonic() - self.started, 6),
+            states=self.states,
         )

@@ -158,6 +158,11 @@ class Source(Component):
     def batches(self) -> Iterator[pl.DataFrame]:
         raise NotImplementedError
 
+    def new_state(self) -> dict | None:
+        """An incremental source's state after this run (`watermark`, `files`),
+        saved only once the sinks committed; None for a source that keeps none."""
+        return None
+
 
 class Accumulator:
     """The batches a blocking operator (aggregate, sort, metric) holds until its
@@ -218,6 +223,11 @@ class Sink(Component):
 
     def commit(self) -> None:
         raise NotImplementedError
+
+    def commit_evidence(self) -> dict | None:
+        """What tells, after a killed run, whether this sink's commit happened
+        (execution/engine/load_markers.py); None when nothing can."""
+        return None
 
     def rollback(self) -> None:
         raise NotImplementedError

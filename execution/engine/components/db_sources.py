@@ -15,6 +15,8 @@ from pymysql.constants import FIELD_TYPE
 from execution.engine.components.base import Source, config_schema, string
 from execution.engine.connections import open_connection
 from execution.engine.errors import EngineError
+from execution.engine.incremental import DATABASE_INCREMENTAL, WatermarkTracker, condition_statement
+from execution.engine.incremental import FIELD as INCREMENTAL_FIELD
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
 from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts
@@ -23,6 +25,7 @@ CONNECTION = string("Name of a connection (a credential of the run's context).",
 TABLE = string("Table to read, `table` or `schema.table`.", pattern=TABLE_NAME_PATTERN)
 QUERY = string("A SELECT query to read instead of a table (runs on that database as written).", minLength=1)
 TABLE_OR_QUERY = {"oneOf": [{"required": ["table"]}, {"required": ["query"]}]}
+READ_FIELDS = {"table": TABLE, "query": QUERY, "incremental": DATABASE_INCREMENTAL}
 
 DATABASE_ERRORS = (psycopg.Error, pymysql.MySQLError, sqlite3.Error)
 
@@ -49,8 +52,33 @@ class DatabaseSource(Source):
         schema, table = table_parts(self.config["table"], component=self.name)
         return f"SELECT * FROM {self.dialect.table(schema, table)}"  # noqa: S608 - quoted identifiers
 
+    # -- incremental reads (execution/engine/incremental.py) --------------------------
+    tracker: WatermarkTracker | None = None
+
+    def read_statement(self, *, parse_times: bool = True) -> tuple[str, list]:
+        """The statement to run and its parameters: past the saved watermark when incremental."""
+        settings = self.config.get("incremental")
+        if not settings:
+            return self.select_statement(), []
+        watermark = self.ctx.incremental_state.get(self.name, {}).get("watermark")
+        self.tracker = WatermarkTracker(self.name, settings, watermark)
+        return condition_statement(
+            self.dialect, self.select_statement(), settings, watermark, parse_times=parse_times
+        )
+
+    def tracked(self, frames):
+        for frame in frames:
+            if self.tracker is not None:
+                self.tracker.see(frame)
+            yield frame
+
+    def new_state(self) -> dict | None:
+        return self.tracker.state() if self.tracker is not None else None
+
     def database_error(self, error) -> EngineError:
         field = "config.query" if "query" in self.config else "config.table"
+        if self.tracker is not None and self.tracker.column in str(error):
+            field = INCREMENTAL_FIELD
         return EngineError(
             f"The database refused the read: {str(error).strip()}", component=self.name, field=field
         )
@@ -102,9 +130,7 @@ _PG_AS_TEXT = ("json", "jsonb", "uuid", "inet", "cidr", "macaddr", "money", "xml
     "postgres_source",
     kind=SOURCE,
     summary="Read a PostgreSQL table or query, streamed through a server-side cursor.",
-    config_schema=config_schema(
-        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
-    ),
+    config_schema=config_schema({"connection": CONNECTION, **READ_FIELDS}, ("connection",), **TABLE_OR_QUERY),
     example={"connection": "warehouse", "table": "public.flights"},
 )
 class PostgresSource(DatabaseSource):
@@ -119,21 +145,21 @@ class PostgresSource(DatabaseSource):
         for type_name in _PG_AS_TEXT:
             connection.adapters.register_loader(type_name, TextLoader)
         try:
-            statement = self.select_statement()
-            self.progress_total = self._estimate(connection, statement)
+            statement, parameters = self.read_statement()
+            self.progress_total = self._estimate(connection, statement, parameters)
             with connection.cursor(name=f"etl_{self.name}") as cursor:
-                cursor.execute(statement)
+                cursor.execute(statement, parameters or None)
                 names, schema = self._schema(connection, cursor.description)
-                yield from self.frames_from_rows(cursor.fetchmany, names, schema)
+                yield from self.tracked(self.frames_from_rows(cursor.fetchmany, names, schema))
         except psycopg.Error as error:
             raise self.database_error(error) from None
         finally:
             connection.rollback()
             connection.close()
 
-    def _estimate(self, connection, statement) -> int | None:
+    def _estimate(self, connection, statement, parameters=()) -> int | None:
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters or None)
             plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"]) or None
@@ -177,9 +203,7 @@ _MYSQL_TYPES = {
     "mysql_source",
     kind=SOURCE,
     summary="Read a MySQL/MariaDB table or query, streamed through an unbuffered cursor.",
-    config_schema=config_schema(
-        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
-    ),
+    config_schema=config_schema({"connection": CONNECTION, **READ_FIELDS}, ("connection",), **TABLE_OR_QUERY),
     example={"connection": "shop", "table": "flights"},
 )
 class MySQLSource(DatabaseSource):
@@ -194,12 +218,15 @@ class MySQLSource(DatabaseSource):
             self.progress_total = self._estimate(connection)
             cursor = connection.cursor(pymysql.cursors.SSCursor)
             try:
-                cursor.execute(self.select_statement())
+                statement, parameters = self.read_statement()
+                cursor.execute(statement, parameters or None)
                 names, schema = self._schema(cursor.description)
-                yield from self.frames_from_rows(
-                    lambda size: [self._convert(r, names, schema) for r in cursor.fetchmany(size)],
-                    names,
-                    schema,
+                yield from self.tracked(
+                    self.frames_from_rows(
+                        lambda size: [self._convert(r, names, schema) for r in cursor.fetchmany(size)],
+                        names,
+                        schema,
+                    )
                 )
             finally:
                 cursor.close()
@@ -251,8 +278,7 @@ class MySQLSource(DatabaseSource):
         {
             "path": string("Database file, relative to a data root.", minLength=1),
             "connection": CONNECTION,
-            "table": TABLE,
-            "query": QUERY,
+            **READ_FIELDS,
         },
         allOf=[TABLE_OR_QUERY, {"oneOf": [{"required": ["path"]}, {"required": ["connection"]}]}],
     ),
@@ -267,13 +293,14 @@ class SQLiteSource(DatabaseSource):
     def batches(self):
         connection = open_sqlite(self)
         try:
-            cursor = connection.execute(self.select_statement())
+            statement, parameters = self.read_statement(parse_times=False)
+            cursor = connection.execute(statement, parameters)
             names = [column[0] for column in cursor.description]
             if "table" in self.config:
                 schema, table = table_parts(self.config["table"], component=self.name)
                 counted = connection.execute(f"SELECT count(*) FROM {self.dialect.table(schema, table)}")  # noqa: S608
                 self.progress_total = counted.fetchone()[0]
-            yield from self.frames_from_rows(cursor.fetchmany, names, {})
+            yield from self.tracked(self.frames_from_rows(cursor.fetchmany, names, {}))
         except sqlite3.Error as error:
             raise self.database_error(error) from None
         finally:
