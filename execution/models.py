@@ -455,3 +455,12 @@ class ExecutionRejects(models.Model):
     @property
     def file_path(self):
         return rejects_root() / self.path
+
+
+# Incremental state and backfills live in their own module (this one stays short).
+from execution.incremental.models import (  # noqa: E402, F401 - re-exported
+    Backfill,
+    BackfillInterval,
+    IncrementalState,
+    PendingState,
+)

@@ -6,6 +6,7 @@ Seed paths have no trailing slash; one is accepted too (as the jobs router does)
 from django.urls import re_path
 
 from execution import views
+from execution.incremental.state_api import JobStateView
 from execution.models import Action
 
 JOB = r"^jobs/(?P<job_id>\d+)/"
@@ -37,6 +38,7 @@ urlpatterns = [
         views.RejectsDownloadView.as_view(),
         name="job-execution-rejects",
     ),
+    route(JOB, "state", JobStateView.as_view(), "job-state"),
     route(JOB, "health", views.HealthView.as_view(), "job-health"),
     route(JOB, "performance", views.PerformanceView.as_view(), "job-performance"),
     route(JOB, "statistics", views.StatisticsView.as_view(), "job-statistics"),
