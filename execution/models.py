@@ -46,6 +46,7 @@ class Trigger(models.TextChoices):
     DEPENDENCY = "dependency"
     CLI = "cli"
     RETRY = "retry"
+    BACKFILL = "backfill"
 
 
 class Action(models.TextChoices):

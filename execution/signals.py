@@ -8,6 +8,7 @@ from django.dispatch import Signal, receiver
 from django_q.models import Schedule
 from django_q.signals import post_spawn
 
+from execution.incremental.backfill import advance_backfills
 from execution.models import Execution, ExecutionRejects
 from execution.scheduling import schedule_name, schedule_retry, start_downstream_jobs, sync_job_schedule
 from jobs.models import Job
@@ -22,6 +23,11 @@ execution_finished = Signal()
 def after_finish(execution: Execution) -> None:
     retry = schedule_retry(execution)
     execution_finished.send(sender=Execution, execution=execution, retry=retry)
+
+
+@receiver(execution_finished)
+def move_backfills_on(sender, execution, retry, **kwargs):
+    advance_backfills(execution, retry)
 
 
 @receiver(execution_finished)

@@ -64,6 +64,8 @@ class Backfill(models.Model):
         DAY = "day"
         WEEK = "week"
         MONTH = "month"
+        # The missed cron slots of a schedule (catch-up); not offered by the API.
+        SCHEDULE = "schedule"
 
     class BackfillState(models.TextChoices):
         RUNNING = "running"
@@ -75,7 +77,7 @@ class Backfill(models.Model):
     context_name = models.CharField(max_length=100, blank=True, default="")
     start = models.DateTimeField()
     end = models.DateTimeField()
-    interval = models.CharField(max_length=5, choices=Interval.choices)
+    interval = models.CharField(max_length=8, choices=Interval.choices)
     # Parameters given for every interval's run (besides interval_start/interval_end).
     parameters = models.JSONField(default=dict, blank=True)
     max_parallel = models.PositiveIntegerField(default=1)
