@@ -122,6 +122,11 @@ class Execution(models.Model):
     counters = models.JSONField(default=dict, blank=True, help_text="Per component: rows in/out/rejected...")
     custom_metrics = models.JSONField(default=list, blank=True)
     error = models.JSONField(default=dict, blank=True, help_text="Why it failed: component, message...")
+    files = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per file-set source: the files this run read (path, size, mtime).",
+    )
 
     objects = ExecutionQuerySet.as_manager()
 

@@ -39,7 +39,9 @@ def save_result(execution: Execution, result: RunResult, sinks: set[str], secret
     fields = progress_fields(result.progress, sinks)
     fields["progress"]["percent"] = 100.0
     with transaction.atomic():
-        Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)
+        Execution.objects.filter(pk=execution.pk).update(
+            custom_metrics=result.metrics, files=result.files, **fields
+        )
         run_metrics_saved.send(__name__, execution=execution, metrics=result.metrics)
         if result.states:
             # The new watermarks commit with the result of the run whose sinks just committed.

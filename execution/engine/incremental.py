@@ -52,6 +52,16 @@ DATABASE_INCREMENTAL = {
     "required": ["column"],
 }
 
+NEW_FILES = "new_files"
+# File sources (file_sets.py): a file set that reads only files not loaded before.
+FILE_INCREMENTAL = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": 'Read only files not loaded before: {"mode": "new_files"} (docs/engine.md, file sets).',
+    "properties": {"mode": {"enum": [NEW_FILES]}},
+    "required": ["mode"],
+}
+
 # Polars types a watermark can be taken from.
 _ORDERABLE = (pl.Date, pl.Datetime, pl.String)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from execution.engine import placeholders
+from execution.engine import file_sets, placeholders
 from execution.engine.components.base import MetricRecorder, Sink, Source
 from execution.engine.components.checks import REJECTS_PORT
 from execution.engine.errors import EngineError, GraphError, StopRequested
@@ -107,6 +107,8 @@ class RunResult:
     seconds: float
     # Incremental sources' new states (saved by the caller, see RunContext.before_commit).
     states: dict[str, dict] = field(default_factory=dict)
+    # File sources reading a file set: component -> [{"path", "size", "mtime"}] read.
+    files: dict[str, list[dict]] = field(default_factory=dict)
 
 
 # --- placeholders -------------------------------------------------------------------
@@ -226,8 +228,8 @@ class _Run:
             spec = get_spec(definition["type"])
             self.instances[name] = self._call(
                 name,
-                lambda spec=spec, definition=definition: spec.implementation(
-                    definition["name"], definition.get("config") or {}, self.ctx
+                lambda spec=spec, definition=definition: file_sets.build(
+                    spec, definition["name"], definition.get("config") or {}, self.ctx
                 ),
             )
 
@@ -413,4 +415,9 @@ class _Run:
             progress=self._progress(),
             seconds=round(time.monotonic() - self.started, 6),
             states=self.states,
+            files={
+                name: instance.files_read
+                for name, instance in self.instances.items()
+                if isinstance(instance, file_sets.FileSet)
+            },
         )
