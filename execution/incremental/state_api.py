@@ -8,6 +8,7 @@ a run of the job in that context is active (409).
 """
 
 from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
@@ -22,6 +23,7 @@ from execution.models import ACTIVE_STATES, IncrementalState, PendingState
 from execution.views import JobScopedMixin
 from jobs.access import may_edit_job
 
+CONTEXT = OpenApiParameter("context", str, description="Context name; default: the job's default context.")
 FILE_FIELDS = {"path": str, "size": int, "mtime": (int, float)}
 
 
@@ -128,11 +130,15 @@ class JobStateView(JobScopedMixin, APIView):
                 )
         return job, context_name
 
+    @extend_schema(responses={200: dict}, parameters=[CONTEXT])
     def get(self, request, job_id):
+        """The job's incremental state in a context (default: its default context)."""
         job = self.get_job()
         return Response(state_body(job, self.context_name(job)))
 
+    @extend_schema(request=dict, responses={200: dict}, parameters=[CONTEXT])
     def put(self, request, job_id):
+        """Replace the state: `{"components": {"<name>": {"watermark", "files"}}}`."""
         job, context_name = self.editable()
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"components": ['Give an object with "components".']})
@@ -146,7 +152,9 @@ class JobStateView(JobScopedMixin, APIView):
             record(request, "set_state", job, before=before, after=after)
         return Response(after)
 
+    @extend_schema(responses={204: None}, parameters=[CONTEXT])
     def delete(self, request, job_id):
+        """Reset: the next run reads everything again."""
         job, context_name = self.editable()
         before = state_body(job, context_name)
         with transaction.atomic():
