@@ -27,6 +27,7 @@ from contexts.models import Credential
 from execution.engine import temporaries
 from execution.engine.temporaries import Temporary
 from execution.incremental.state import UNDECIDED, resolve_all_finished, resolve_pending
+from execution.lifecycle import run_finished
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, LogLevel
 
 logger = logging.getLogger("execution.reaper")
@@ -69,8 +70,6 @@ def abandonment_reason(execution: Execution) -> str | None:
 
 def reap_abandoned_executions() -> list[int]:
     """Fail (and retry, when the job allows) every run whose worker is gone."""
-    from execution.signals import after_finish
-
     reaped = []
     held = Execution.objects.select_related("job").filter(state__in=ACTIVE_STATES).exclude(worker_id="")
     for execution in held:
@@ -86,7 +85,7 @@ def reap_abandoned_executions() -> list[int]:
             # Its temporary files are evidence of whether file sinks committed: decide first.
             if resolve_pending(execution) != UNDECIDED:
                 log_removal(execution, *remove_leftovers(execution))
-            after_finish(execution)
+            run_finished(execution)
             reaped.append(execution.pk)
     resolve_all_finished()
     sweep_leftovers()

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
-from execution.control import check_context_grant, check_job_runs, request_action, start_execution
+from execution.control import RunRequest, check_context_grant, check_job_runs, start_execution
 from execution.engine.intervals import UNITS, cut, interval_values, parse_instant
-from execution.models import ACTIVE_STATES, Action, Backfill, BackfillInterval, Execution, State, Trigger
+from execution.models import ACTIVE_STATES, Backfill, BackfillInterval, Execution, State, Trigger
 
 logger = logging.getLogger("execution.backfill")
 
@@ -145,12 +145,14 @@ def _start(
     try:
         execution, _ = start_execution(
             backfill.job,
-            context_name=backfill.context_name or None,
-            overrides={**backfill.parameters, **interval_values(interval.start, interval.end)},
-            trigger=Trigger.SCHEDULE if catching_up else Trigger.BACKFILL,
-            user=backfill.created_by,
-            parent=parent,
-            scheduled_for=interval.start if catching_up and parent is None else None,
+            RunRequest(
+                context_name=backfill.context_name or None,
+                overrides={**backfill.parameters, **interval_values(interval.start, interval.end)},
+                trigger=Trigger.SCHEDULE if catching_up else Trigger.BACKFILL,
+                user=backfill.created_by,
+                parent=parent,
+                scheduled_for=interval.start if catching_up and parent is None else None,
+            ),
         )
     except Conflict:
         return None  # the job's max_concurrent is reached: the next run's end comes back here
@@ -190,19 +192,15 @@ def advance_backfills(execution: Execution, retry: Execution | None = None) -> N
         advance(backfill)
 
 
-def stop_backfill(backfill: Backfill, user) -> Backfill:
-    """No interval starts any more; the running ones are asked to stop."""
+def stop_backfill(backfill: Backfill) -> list[Execution]:
+    """No interval starts any more; returns its active runs (for the caller to ask them to stop)."""
     if not Backfill.objects.filter(pk=backfill.pk, state=RUNNING_STATE).update(
         state=Backfill.BackfillState.STOPPED, finished_at=timezone.now()
     ):
         raise Conflict(f"Backfill {backfill.pk} is {backfill.state}; only a running one can be stopped.")
-    for interval in backfill.intervals.select_related("execution").filter(execution__state__in=ACTIVE_STATES):
-        try:
-            request_action(backfill.job, Action.STOP, user, interval.execution_id)
-        except Conflict:
-            continue  # it ended meanwhile
     backfill.refresh_from_db()
-    return backfill
+    active = backfill.intervals.select_related("execution").filter(execution__state__in=ACTIVE_STATES)
+    return [interval.execution for interval in active]
 
 
 def rerun_interval(backfill: Backfill, start, user) -> BackfillInterval:

@@ -16,9 +16,11 @@ from rest_framework.views import APIView
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
+from etlsite.errors import Conflict
 from etlsite.permissions import SCOPE_EXECUTE
 from execution.incremental.backfill import create_backfill, interval_state, rerun_interval, stop_backfill
-from execution.models import Backfill
+from execution.lifecycle import request_action
+from execution.models import Action, Backfill
 from execution.views import ControlMixin, _bad_run_input
 from jobs.access import visible_jobs
 
@@ -138,7 +140,12 @@ class BackfillStopView(BackfillScopedMixin, APIView):
     @extend_schema(request=None, responses={202: BackfillSerializer})
     def post(self, request, backfill_id):
         """Start no more intervals; ask the running ones to stop."""
-        backfill = stop_backfill(self.get_backfill(), request.user)
+        backfill = self.get_backfill()
+        for execution in stop_backfill(backfill):
+            try:
+                request_action(backfill.job, Action.STOP, request.user, execution.pk)
+            except Conflict:
+                continue  # it ended meanwhile
         record(request, "stop", backfill, after={"state": backfill.state})
         return Response(BackfillSerializer(backfill).data, status=status.HTTP_202_ACCEPTED)
 
