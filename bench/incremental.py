@@ -53,7 +53,7 @@ def prepare(conn, rows: int) -> None:
     )
     conn.execute(
         f"INSERT INTO {SCHEMA}.src SELECT g, timestamptz '2026-01-01' + g * interval '1 second', "
-        "(g % 100000) / 100.0, 'name ' || g FROM generate_series(1, %s) g",
+        "(g %% 100000) / 100.0, 'name ' || g FROM generate_series(1, %s) g",
         [rows],
     )
     conn.execute(f"CREATE INDEX ON {SCHEMA}.src (updated_at)")
