@@ -25,6 +25,7 @@ from decimal import Decimal
 import polars as pl
 
 from execution.engine.errors import EngineError
+from execution.engine.registry import get_spec
 from execution.engine.sql import IDENTIFIER, Dialect
 
 FIELD = "config.incremental.column"
@@ -181,3 +182,21 @@ def _aware(value):
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
+
+
+def watermark_problems(components: list[dict], ctx) -> list[tuple[str, str]]:
+    """(component, message) for each incremental database source whose
+    watermark column its database says is unknown or cannot be ordered
+    (`max(column)` over no rows). Asked when a run is started, so that is a
+    400 naming the field rather than a failed run."""
+    problems = []
+    for component in components:
+        config = component.get("config") or {}
+        spec = get_spec(component["type"])
+        probe = getattr(spec.implementation, "watermark_problem", None)
+        if not isinstance(config.get("incremental"), dict) or probe is None:
+            continue
+        message = spec.implementation(component["name"], config, ctx).watermark_problem()
+        if message:
+            problems.append((component["name"], message))
+    return problems

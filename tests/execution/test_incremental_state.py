@@ -6,7 +6,8 @@ import sqlite3
 import pytest
 
 from accounts.models import AuditEvent
-from execution.models import IncrementalState, PendingState
+from execution.models import Execution, IncrementalState, PendingState
+from tests.api_base import assert_error_body
 from tests.conftest import client_for, make_user
 from tests.execution.conftest import make_job, run_queued
 
@@ -143,3 +144,68 @@ def test_a_failed_run_keeps_the_state(admin_client, job, shop_db, data_root):
     assert failed.state == "failed"
     assert IncrementalState.objects.get().watermark == 3
     assert not PendingState.objects.exists()
+
+
+def test_an_unknown_watermark_column_is_a_400_at_start_and_starts_nothing(admin_client, shop_db):
+    job = make_job(
+        "unknown_column",
+        [
+            {
+                "name": "orders",
+                "type": "sqlite_source",
+                "config": {"path": "shop.db", "table": "orders", "incremental": {"column": "changed_at"}},
+            },
+            {"name": "load", "type": "csv_sink", "inputs": ["orders"], "config": {"path": "o.csv"}},
+        ],
+    )
+    response = admin_client.post(f"/api/v1/jobs/{job.pk}/start", {}, format="json")
+    assert_error_body(response, 400, "components.orders.config.incremental.column")
+    assert "changed_at" in str(response.json()["error"]["details"])
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_watermark_column_postgres_cannot_order_is_a_400_at_start(admin_client, warehouse):
+    schema = warehouse["schema"]
+    warehouse["conn"].execute(f'CREATE TABLE "{schema}".docs (id int, body json)')
+    job = make_job(
+        "json_watermark",
+        [
+            {
+                "name": "docs",
+                "type": "postgres_source",
+                "config": {
+                    "connection": "warehouse",
+                    "table": f"{schema}.docs",
+                    "incremental": {"column": "body"},
+                },
+            },
+            {"name": "load", "type": "csv_sink", "inputs": ["docs"], "config": {"path": "o.csv"}},
+        ],
+    )
+    job.default_context = warehouse["context"]
+    job.save()
+    response = admin_client.post(f"/api/v1/jobs/{job.pk}/start", {}, format="json")
+    assert_error_body(response, 400, "components.docs.config.incremental.column")
+    assert "max(json)" in str(response.json()["error"]["details"])
+    assert not Execution.objects.exists()
+
+
+@pytest.mark.parametrize("column", ["id; DROP TABLE orders", 'id"', "1id"])
+def test_a_watermark_column_that_is_not_a_plain_name_is_a_400_at_save(admin_client, data_root, column):
+    response = admin_client.post(
+        "/api/v1/jobs",
+        {
+            "name": "bad_column",
+            "components": [
+                {
+                    "name": "orders",
+                    "type": "sqlite_source",
+                    "config": {"path": "shop.db", "table": "orders", "incremental": {"column": column}},
+                },
+                {"name": "load", "type": "csv_sink", "inputs": ["orders"], "config": {"path": "o.csv"}},
+            ],
+        },
+        format="json",
+    )
+    assert_error_body(response, 400, "config.incremental")

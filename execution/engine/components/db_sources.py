@@ -66,6 +66,38 @@ class DatabaseSource(Source):
             self.dialect, self.select_statement(), settings, watermark, parse_times=parse_times
         )
 
+    def watermark_problem(self) -> str | None:
+        """Why the watermark column cannot serve (unknown, not orderable), asked
+        of the database before a run: None when it can, or when the database
+        cannot be reached now (the run reports that)."""
+        name = self.config["incremental"]["column"]
+        select = f"SELECT * FROM ({self.select_statement()}) AS _etl_probe WHERE 1 = 0"  # noqa: S608
+        # max() over no rows: the database refuses a type it cannot order (json, xml...).
+        ordered = f"SELECT max({self.dialect.quote(name)}) FROM ({select}) AS _etl_ordered"  # noqa: S608
+        try:
+            connection = (
+                open_sqlite(self)
+                if self.dialect is SQLITE
+                else open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
+            )
+        except (EngineError, *DATABASE_ERRORS):
+            return None
+        try:
+            cursor = connection.cursor()
+            cursor.execute(select)
+            columns = [column[0] for column in cursor.description]
+            cursor.fetchall()
+            if name not in columns:
+                return f"Unknown watermark column {name!r}; the source has: {', '.join(columns)}."
+            cursor.execute(ordered)
+            cursor.fetchall()
+        except DATABASE_ERRORS as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return f"The watermark column {name!r} cannot be read or ordered: {first_line}"
+        finally:
+            connection.close()
+        return None
+
     def tracked(self, frames):
         for frame in frames:
             if self.tracker is not None:
