@@ -4,7 +4,8 @@ reaper has dealt with the dead run, the next run neither skips nor
 duplicates a row: every id is in the target exactly once, and that run read
 exactly the rows the state had not recorded yet.
 
-Each test loads FIRST rows (run 1, clean), adds MORE and kills run 2 at a
+Sources: PostgreSQL, SQLite and MariaDB tables (a watermark on `id`), and a
+file set in `new_files` mode (one CSV per addition). Each test loads FIRST rows (run 1, clean), adds MORE and kills run 2 at a
 chosen point, then adds LAST and lets run 3 finish.
 """
 
@@ -46,9 +47,11 @@ class Source:
             if connection["password"]:
                 credential.update_secrets({"password": connection["password"]})
             credential.save()
-        else:
+        elif kind == "sqlite":
             with sqlite3.connect(data_root / "src.db") as db:
                 db.execute("CREATE TABLE src (id INTEGER, name TEXT)")
+        else:
+            (data_root / "incoming").mkdir()
 
     def add(self, start, count):
         rows = [(i, f"name{i}") for i in range(start, start + count)]
@@ -63,9 +66,20 @@ class Source:
         elif self.kind == "mysql":
             with self.mysql["conn"].cursor() as cursor:
                 cursor.executemany("INSERT INTO src VALUES (%s, %s)", rows)
-        else:
+        elif self.kind == "sqlite":
             with sqlite3.connect(self.data_root / "src.db") as db:
                 db.executemany("INSERT INTO src VALUES (?, ?)", rows)
+        else:
+            # One file per addition, named by its last id.
+            lines = "".join(f"{i},{name}\n" for i, name in rows)
+            (self.data_root / "incoming" / f"{start + count - 1:09d}.csv").write_text("id,name\n" + lines)
+
+    def saved(self, job):
+        """The last id the saved state covers: the watermark, or the newest file loaded."""
+        state = IncrementalState.objects.get(job=job, component="src")
+        if self.kind != "files":
+            return state.watermark
+        return max(int(os.path.basename(f["path"]).split(".")[0]) for f in state.files)
 
     def component(self):
         incremental = {"column": "id"}
@@ -73,8 +87,14 @@ class Source:
             config = {"connection": "warehouse", "table": f"{self.warehouse['schema']}.src"}
         elif self.kind == "mysql":
             config = {"connection": "shop", "table": "src"}
-        else:
+        elif self.kind == "sqlite":
             config = {"path": "src.db", "table": "src"}
+        else:
+            return {
+                "name": "src",
+                "type": "csv_source",
+                "config": {"path": "incoming/*.csv", "incremental": {"mode": "new_files"}},
+            }
         return {
             "name": "src",
             "type": f"{self.kind}_source",
@@ -131,11 +151,7 @@ def wait_reaped(execution_id):
     )
 
 
-def watermark(job):
-    return IncrementalState.objects.get(job=job, component="src").watermark
-
-
-SOURCES = ["postgres", "sqlite", pytest.param("mysql", marks=pytest.mark.mysql)]
+SOURCES = ["postgres", "sqlite", "files", pytest.param("mysql", marks=pytest.mark.mysql)]
 
 
 @pytest.mark.parametrize("kind", SOURCES)
@@ -155,14 +171,14 @@ def test_killed_before_the_sinks_commit_the_next_run_loads_the_rows_again(
     )
     kill(loading)
     wait_reaped(loading.pk)
-    assert watermark(job) == FIRST
+    assert source.saved(job) == FIRST
     assert pg_copied(warehouse) == (FIRST, FIRST)
 
     source.add(FIRST + MORE + 1, LAST)
     third = run_to_success(admin_client, job)
     assert third.rows_read == MORE + LAST
     assert pg_copied(warehouse) == (FIRST + MORE + LAST,) * 2
-    assert watermark(job) == FIRST + MORE + LAST
+    assert source.saved(job) == FIRST + MORE + LAST
 
 
 def django_db_is_postgres() -> bool:
@@ -208,7 +224,7 @@ def test_killed_after_the_sinks_commit_the_next_run_reads_only_what_is_newer(
         blocker.rollback()
         blocker.close()
     reaped = wait_reaped(execution_id)
-    assert watermark(job) == FIRST + MORE
+    assert source.saved(job) == FIRST + MORE
     assert reaped.logs.filter(message__startswith="Every sink had committed").exists()
 
     source.add(FIRST + MORE + 1, LAST)
@@ -257,7 +273,7 @@ def test_killed_while_the_sinks_commit_one_after_the_other_nothing_is_skipped_or
         reader.execute("ROLLBACK")
         reader.close()
     reaped = wait_reaped(execution_id)
-    assert watermark(job) == FIRST
+    assert source.saved(job) == FIRST
     assert reaped.logs.filter(message__startswith="Only to_pg of the sinks had committed").exists()
     assert sqlite_copied(data_root) == (FIRST, FIRST)
 
