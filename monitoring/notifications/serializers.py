@@ -136,7 +136,7 @@ class RuleSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     def validate_events(self, events):
         return sorted(set(events), key=RULE_EVENTS.index)
 
-    def validate_job_ids(self, ids):
+    def validate_jobs(self, ids):
         if ids is None:
             return None
         if not ids:
