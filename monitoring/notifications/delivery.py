@@ -104,6 +104,7 @@ def deliver(delivery_id: int) -> str:
     if not claimed:
         return "attempted elsewhere"
     delivery.attempts += 1
+    delivery.next_attempt_at = None
     outcome = send(delivery.channel, delivery.event, body_with_sent_at(delivery.payload, now))
     record_outcome(delivery, outcome, now)
     return delivery.status
