@@ -57,7 +57,7 @@ def masked_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/***" if parts.netloc else "***"
 
 
-class ChannelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class NotificationChannelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     secret = serializers.CharField(
         write_only=True,
         required=False,
@@ -105,7 +105,7 @@ class ChannelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return data
 
 
-class RuleSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class NotificationRuleSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     channel = serializers.PrimaryKeyRelatedField(
         queryset=NotificationChannel.objects.all(),
         error_messages={
@@ -169,7 +169,7 @@ class RuleSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return self._save_jobs(rule, validated_data, job_ids)
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class NotificationDeliverySerializer(serializers.ModelSerializer):
     channel_name = serializers.CharField(source="channel.name", read_only=True)
 
     class Meta:

@@ -21,14 +21,18 @@ from monitoring.models import NotificationChannel, NotificationDelivery, Notific
 from monitoring.notifications.delivery import send_test
 from monitoring.notifications.filters import ChannelFilterSet, DeliveryFilterSet, RuleFilterSet
 from monitoring.notifications.payloads import test_payload
-from monitoring.notifications.serializers import ChannelSerializer, DeliverySerializer, RuleSerializer
+from monitoring.notifications.serializers import (
+    NotificationChannelSerializer,
+    NotificationDeliverySerializer,
+    NotificationRuleSerializer,
+)
 
 CHANGES = ("create", "update", "partial_update", "destroy")
 
 
 class ChannelViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = NotificationChannel.objects.prefetch_related("rules")
-    serializer_class = ChannelSerializer
+    serializer_class = NotificationChannelSerializer
     filterset_class = ChannelFilterSet
     search_fields = ["name"]
     ordering_fields = ["name", "kind", "created_at", "updated_at", "id"]
@@ -93,7 +97,7 @@ def visible_rules(request, rules):
 
 class RuleViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     queryset = NotificationRule.objects.select_related("channel", "owner").prefetch_related("jobs")
-    serializer_class = RuleSerializer
+    serializer_class = NotificationRuleSerializer
     filterset_class = RuleFilterSet
     search_fields = ["name"]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
@@ -106,7 +110,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     """The delivery log: deliveries about jobs the caller may see, and test sends."""
 
     queryset = NotificationDelivery.objects.select_related("channel")
-    serializer_class = DeliverySerializer
+    serializer_class = NotificationDeliverySerializer
     filterset_class = DeliveryFilterSet
     ordering_fields = ["created_at", "last_attempt_at", "id"]
 
