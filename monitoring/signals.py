@@ -2,8 +2,8 @@
 
 from django.dispatch import receiver
 
+from execution import lifecycle
 from execution.results import run_metrics_saved
-from execution.signals import execution_finished
 from monitoring.custom_metrics import record_custom_metrics
 from monitoring.notifications import events
 
@@ -13,7 +13,7 @@ def keep_run_metrics(sender, execution, metrics, **kwargs):
     record_custom_metrics(metrics, execution)
 
 
-@receiver(execution_finished)
+@receiver(lifecycle.finished)
 def notify_run_finished(sender, execution, retry, **kwargs):
     """Sent after the run's retry (if any) is queued: `retry` tells a last attempt from one that will be retried."""
     events.run_finished(execution, retry)

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from execution.lifecycle import run_finished
 from execution.models import Execution, State
-from execution.signals import after_finish
 from jobs.models import Job
 from monitoring.models import NotificationDelivery
 from monitoring.notifications.events import check_missed_slots, check_running_runs, periodic_check
@@ -35,7 +35,7 @@ def events_sent():
 def test_the_end_of_a_run_is_announced_by_its_state(channel, state):
     rule(channel, events=ALL_RUN_EVENTS)
     run = finished_run(make_job("nightly"), state)
-    after_finish(run)
+    run_finished(run)
     [delivery] = NotificationDelivery.objects.all()
     assert (delivery.event, delivery.execution_id, delivery.job_id) == (state, run.pk, run.job_id)
     assert delivery.payload["execution"]["state"] == state
@@ -43,7 +43,7 @@ def test_the_end_of_a_run_is_announced_by_its_state(channel, state):
 
 def test_a_rule_hears_only_its_events(channel):
     rule(channel, events=["failed"])
-    after_finish(finished_run(make_job("nightly"), State.SUCCEEDED))
+    run_finished(finished_run(make_job("nightly"), State.SUCCEEDED))
     assert events_sent() == []
 
 
@@ -51,20 +51,20 @@ def test_a_failed_run_that_will_be_retried_is_announced_only_at_its_last_attempt
     rule(channel, events=["failed"])
     job = make_job("flaky", config={"max_retries": 1, "retry_delay_seconds": 0})
     first = finished_run(job, State.FAILED)
-    after_finish(first)
+    run_finished(first)
     assert events_sent() == []
     retry = Execution.objects.get(parent=first)
     Execution.objects.filter(pk=retry.pk).update(
         state=State.FAILED, started_at=timezone.now() - timedelta(seconds=5), finished_at=timezone.now()
     )
-    after_finish(Execution.objects.get(pk=retry.pk))
+    run_finished(Execution.objects.get(pk=retry.pk))
     [delivery] = NotificationDelivery.objects.all()
     assert delivery.execution_id == retry.pk and delivery.payload["execution"]["attempt"] == 2
 
 
 def test_a_run_for_a_job_named_by_another_rule_only_is_not_announced(channel):
     rule(channel, events=["failed"], jobs=[make_job("other")])
-    after_finish(finished_run(make_job("nightly"), State.FAILED))
+    run_finished(finished_run(make_job("nightly"), State.FAILED))
     assert events_sent() == []
 
 
@@ -74,9 +74,9 @@ def test_a_global_rule_fires_only_for_jobs_its_owner_may_see(channel):
     payroll.allowed_groups.add(finance)
     outsider = make_user("outsider")
     rule(channel, events=["failed"], owner=outsider)
-    after_finish(finished_run(payroll, State.FAILED))
+    run_finished(finished_run(payroll, State.FAILED))
     assert events_sent() == []
-    after_finish(finished_run(make_job("open"), State.FAILED))
+    run_finished(finished_run(make_job("open"), State.FAILED))
     assert events_sent() == ["failed"]
 
 
@@ -87,10 +87,10 @@ def test_a_rule_stops_firing_for_a_job_once_its_owner_loses_the_grant(channel):
     accountant = make_user("accountant")
     accountant.groups.add(finance)
     rule(channel, events=["failed"], jobs=[payroll], owner=accountant)
-    after_finish(finished_run(payroll, State.FAILED))
+    run_finished(finished_run(payroll, State.FAILED))
     assert events_sent() == ["failed"]
     accountant.groups.remove(finance)
-    after_finish(finished_run(payroll, State.FAILED))
+    run_finished(finished_run(payroll, State.FAILED))
     assert events_sent() == ["failed"]
 
 
@@ -98,7 +98,7 @@ def test_a_rule_without_an_owner_fires_only_for_open_jobs(channel):
     payroll = make_job("payroll")
     payroll.allowed_groups.add(Group.objects.create(name="finance"))
     rule(channel, events=["failed"], owner=None)
-    after_finish(finished_run(payroll, State.FAILED))
+    run_finished(finished_run(payroll, State.FAILED))
     assert events_sent() == []
 
 
@@ -110,7 +110,7 @@ def test_an_error_in_notifications_never_reaches_the_run(channel, monkeypatch):
 
     monkeypatch.setattr("monitoring.notifications.events.notify", broken)
     run = finished_run(make_job("nightly"), State.FAILED)
-    after_finish(run)  # does not raise
+    run_finished(run)  # does not raise
     assert Execution.objects.get(pk=run.pk).state == State.FAILED
 
 
@@ -131,7 +131,7 @@ def test_a_finished_run_longer_than_expected_seconds_is_slow(channel):
     rule(channel, events=["slow"])
     job = make_job("nightly", config={"expected_seconds": 10})
     run = finished_run(job, State.SUCCEEDED)  # 20 s long
-    after_finish(run)
+    run_finished(run)
     [delivery] = NotificationDelivery.objects.all()
     assert delivery.event == "slow"
     assert delivery.payload["slow"]["threshold_seconds"] == 10.0
@@ -147,7 +147,7 @@ def test_a_run_still_going_is_announced_slow_once(channel):
     assert check_running_runs() == 1
     assert check_running_runs() == 0
     Execution.objects.filter(pk=running.pk).update(state=State.SUCCEEDED, finished_at=timezone.now())
-    after_finish(Execution.objects.get(pk=running.pk))
+    run_finished(Execution.objects.get(pk=running.pk))
     assert NotificationDelivery.objects.filter(event="slow", execution=running).count() == 1
 
 
