@@ -30,3 +30,14 @@ def send_webhook(channel: NotificationChannel, event: str, body: bytes) -> Outco
         return Outcome(False, error="The channel has no secret to sign with; set one.")
     headers = {SIGNATURE_HEADER: signature(secret, body), "X-Etlsite-Event": event, "User-Agent": "etlsite"}
     return post_json(channel.config.get("url"), body, headers, settings.ETL_NOTIFY_TIMEOUT_SECONDS)
+
+
+def reencrypt_secrets() -> tuple[int, str]:
+    """Every channel secret with the newest key (`manage.py reencrypt_secrets`)."""
+    channels = NotificationChannel.objects.select_for_update().exclude(encrypted_secret="")
+    count = 0
+    for channel in channels:
+        channel.encrypted_secret = crypto.reencrypt(channel.encrypted_secret)
+        channel.save(update_fields=["encrypted_secret"])
+        count += 1
+    return count, "notification channel secret(s)"
