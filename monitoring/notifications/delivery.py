@@ -16,7 +16,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
@@ -147,6 +147,26 @@ def schedule_attempt(delivery: NotificationDelivery) -> None:
             "next_run": delivery.next_attempt_at,
         },
     )
+
+
+def resume_stalled(now: datetime) -> int:
+    """Deliveries whose attempt was lost: never picked up (the task was lost
+    before the queue got it), or whose worker died mid-attempt (its task
+    outlived the task timeout). Enqueued again; a duplicate task is harmless."""
+    lost_before = now - timedelta(seconds=task_timeout() + 60)
+    stalled = NotificationDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__isnull=True
+    ).filter(Q(attempts=0, created_at__lt=lost_before) | Q(attempts__gt=0, last_attempt_at__lt=lost_before))
+    count = 0
+    for delivery in stalled:
+        if delivery.attempts >= settings.ETL_NOTIFY_MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.error = delivery.error or "The worker stopped during the last attempt."
+            delivery.save(update_fields=["status", "error"])
+        else:
+            transaction.on_commit(partial(enqueue, delivery.pk), robust=True)
+        count += 1
+    return count
 
 
 def send_test(channel: NotificationChannel, payload: dict) -> NotificationDelivery:

@@ -25,7 +25,7 @@ from execution.models import HELD_STATES, Execution, State
 from execution.stats import PERFORMANCE_WINDOW, overdue_schedule, percentile
 from jobs.models import Job
 from monitoring.models import NotificationEvent
-from monitoring.notifications.delivery import notify
+from monitoring.notifications.delivery import notify, resume_stalled
 from monitoring.notifications.payloads import missed_payload, run_payload
 from monitoring.notifications.rules import any_rule_for
 
@@ -119,4 +119,8 @@ def check_missed_slots(now=None) -> int:
 def periodic_check() -> dict:
     """Every minute (a django-q2 Schedule created by `manage.py initialize`)."""
     with transaction.atomic():
-        return {"slow": check_running_runs(), "missed": check_missed_slots()}
+        return {
+            "slow": check_running_runs(),
+            "missed": check_missed_slots(),
+            "resumed": resume_stalled(timezone.now()),
+        }

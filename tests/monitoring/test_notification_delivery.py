@@ -12,7 +12,7 @@ from django_q.models import OrmQ, Schedule
 
 from execution.models import State
 from monitoring.models import NotificationDelivery
-from monitoring.notifications.delivery import DELIVER_TASK, deliver, notify
+from monitoring.notifications.delivery import DELIVER_TASK, deliver, notify, resume_stalled
 from monitoring.notifications.payloads import run_payload
 from monitoring.tasks import deliver_notification
 from tests.jobs.factories import make_job
@@ -179,3 +179,26 @@ def test_an_email_goes_through_the_email_backend(failed_run, mailoutbox):
 def test_a_disabled_rule_sends_nothing(failed_run):
     rule(webhook_channel(), events=["failed"], enabled=False)
     assert notify("failed", failed_run.job, run_payload("failed", failed_run), execution=failed_run) == []
+
+
+def test_an_attempt_lost_with_its_worker_is_enqueued_again(failed_run, django_capture_on_commit_callbacks):
+    delivery = pending_delivery(webhook_channel(), failed_run)
+    long_ago = timezone.now() - timedelta(hours=1)
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(attempts=1, last_attempt_at=long_ago)
+    OrmQ.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resume_stalled(timezone.now()) == 1
+    assert OrmQ.objects.count() == 1
+    # An attempt still within its task's time is left alone.
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(last_attempt_at=timezone.now())
+    assert resume_stalled(timezone.now()) == 0
+
+
+def test_a_last_attempt_lost_with_its_worker_fails_the_delivery(failed_run, settings):
+    settings.ETL_NOTIFY_MAX_ATTEMPTS = 2
+    delivery = pending_delivery(webhook_channel(), failed_run)
+    long_ago = timezone.now() - timedelta(hours=1)
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(attempts=2, last_attempt_at=long_ago)
+    assert resume_stalled(timezone.now()) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "worker stopped" in delivery.error

@@ -208,4 +208,4 @@ def test_a_slot_that_started_is_not_missed(channel):
 def test_the_periodic_check_does_nothing_without_rules_for_it(channel):
     scheduled_job()
     rule(channel, events=["failed"])
-    assert periodic_check() == {"slow": 0, "missed": 0}
+    assert periodic_check() == {"slow": 0, "missed": 0, "resumed": 0}
