@@ -14,6 +14,7 @@ from execution.models import State
 from monitoring.models import NotificationDelivery
 from monitoring.notifications.delivery import DELIVER_TASK, deliver, notify, resume_stalled
 from monitoring.notifications.payloads import run_payload
+from monitoring.retention import apply_retention
 from monitoring.tasks import deliver_notification
 from tests.jobs.factories import make_job
 from tests.monitoring.factories import finished_run
@@ -202,3 +203,12 @@ def test_a_last_attempt_lost_with_its_worker_fails_the_delivery(failed_run, sett
     assert resume_stalled(timezone.now()) == 1
     delivery.refresh_from_db()
     assert delivery.status == "failed" and "worker stopped" in delivery.error
+
+
+def test_retention_deletes_old_finished_deliveries_and_keeps_pending_ones(failed_run):
+    old_done = pending_delivery(webhook_channel(name="a"), failed_run)
+    old_pending = pending_delivery(webhook_channel(name="b"), failed_run)
+    NotificationDelivery.objects.filter(pk=old_done.pk).update(status="delivered")
+    NotificationDelivery.objects.update(created_at=timezone.now() - timedelta(days=400))
+    assert apply_retention()["notification_deliveries_deleted"] == 1
+    assert list(NotificationDelivery.objects.values_list("pk", flat=True)) == [old_pending.pk]
