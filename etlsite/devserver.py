@@ -22,6 +22,7 @@ targets as they were (atomic loads).
 No Django import: the port check runs before anything is installed or migrated.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -65,10 +66,8 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             print(f"{name} did not stop in {STOP_SECONDS:.0f} s: killing it.", file=sys.stderr)
         # Its children too (the cluster's workers), also after a clean exit of the parent.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait()
 
 
@@ -92,15 +91,15 @@ def serve(host: str, port: int, gunicorn_args: list[str]) -> int:
     # then stops each server once.
     processes = {
         "qcluster": subprocess.Popen([sys.executable, "manage.py", "qcluster"], start_new_session=True),
-        "gunicorn": subprocess.Popen(
-            [*gunicorn_args, "--bind", f"{host}:{port}"], start_new_session=True
-        ),
+        "gunicorn": subprocess.Popen([*gunicorn_args, "--bind", f"{host}:{port}"], start_new_session=True),
     }
     status = 0
     while not stopping:
         ended = [name for name, process in processes.items() if process.poll() is not None]
         if ended:
-            print(f"{ended[0]} exited with status {processes[ended[0]].returncode}: stopping.", file=sys.stderr)
+            print(
+                f"{ended[0]} exited with status {processes[ended[0]].returncode}: stopping.", file=sys.stderr
+            )
             status = 1
             break
         time.sleep(0.2)

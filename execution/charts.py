@@ -30,10 +30,10 @@ def nice_ticks(highest: float, count: int = 4) -> list[float]:
 
 
 def duration_ticks(highest: float, count: int = 5) -> list[float]:
-    """Ticks on round times: seconds, then 1, 2, 5, 10, 15, 30 minutes, then hours."""
-    if highest <= 60:
+    """Ticks on round times: seconds, then 10, 15, 20, 30 s, 1, 2, 5, 10, 15, 30 minutes, hours."""
+    if highest <= 30:
         return nice_ticks(highest, count)
-    for step in (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+    for step in (10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
         if highest / step <= count:
             break
     steps = math.ceil(highest / step - 1e-9)

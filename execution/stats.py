@@ -77,6 +77,8 @@ def progress_of(execution: Execution) -> dict:
         "eta_seconds": eta,
         "rows_per_second": rows_per_second(execution.rows_read, elapsed),
         "heartbeat_at": execution.heartbeat_at,
+        "started_at": execution.started_at,
+        "finished_at": execution.finished_at,
     }
 
 
