@@ -51,10 +51,14 @@ def compact(number: float) -> str:
 
 
 def human_duration(seconds: float | None) -> str:
-    """4.2 s, 42 s, 3 min 05 s, 2 h 03 min, 1 d 4 h; "—" for no value."""
+    """< 0.1 s, 4.2 s, 42 s, 3 min 05 s, 2 h 03 min, 1 d 4 h; "—" for no value."""
     if seconds is None:
         return "—"
     seconds = max(0.0, float(seconds))
+    if seconds == 0:
+        return "0 s"
+    if seconds < 0.1:
+        return "< 0.1 s"
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 60:

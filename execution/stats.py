@@ -59,8 +59,12 @@ def progress_of(execution: Execution) -> dict:
     """Elapsed time, the rate and the time left count running time only: they
     stand still while the run is paused."""
     percent = execution.progress.get("percent")
-    duration = execution.duration_seconds
-    paused = paused_seconds(execution) if duration else 0.0
+    # One "now" for both: while paused they grow together and elapsed stays put.
+    now = timezone.now()
+    duration = None
+    if execution.started_at:
+        duration = round(((execution.finished_at or now) - execution.started_at).total_seconds(), 3)
+    paused = paused_seconds(execution, now) if duration else 0.0
     elapsed = None if duration is None else round(max(duration - paused, 0.0), 3)
     eta = None
     if execution.is_active and percent and elapsed and 0 < percent < 100:

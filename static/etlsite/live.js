@@ -46,10 +46,12 @@
     return (number < 10 ? "0" : "") + number;
   }
 
-  // 4.2 s, 42 s, 3 min 05 s, 2 h 03 min, 1 d 4 h (charts.human_duration).
+  // < 0.1 s, 4.2 s, 42 s, 3 min 05 s, 2 h 03 min, 1 d 4 h (charts.human_duration).
   function duration(value) {
     if (typeof value !== "number") return null;
     var s = Math.max(0, value);
+    if (s === 0) return "0 s";
+    if (s < 0.1) return "< 0.1 s";
     if (s < 10) return s.toFixed(1) + " s";
     if (s < 60) return Math.round(s) + " s";
     var whole = Math.round(s);

@@ -47,7 +47,8 @@ def test_duration_ticks_fall_on_round_minutes():
     ("seconds", "text"),
     [
         (None, "—"),
-        (0.04, "0.0 s"),
+        (0, "0 s"),
+        (0.04, "< 0.1 s"),
         (4.25, "4.2 s"),
         (42.4, "42 s"),
         (185, "3 min 05 s"),
