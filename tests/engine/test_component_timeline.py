@@ -24,7 +24,7 @@ def test_each_component_has_a_first_and_last_moment_of_work_in_order(data_root):
     counters = result.components
     for name in ("rows", "kept", "out"):
         since, until = counters[name]["busy_from"], counters[name]["busy_until"]
-        assert 0 <= since <= until <= result.seconds, name
+        assert 0 <= since <= until <= result.seconds + 0.001, name  # offsets are rounded to ms
         # Busy time fits in the stretch, which is wider: the engine took turns.
         assert counters[name]["seconds"] <= until - since + 1e-3
     assert counters["rows"]["busy_until"] - counters["rows"]["busy_from"] >= 0.05
