@@ -34,6 +34,7 @@ setup: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py initialize
+	$(PY) manage.py demo_data
 
 # A local development server: the web app and one background worker; Ctrl-C
 # stops both (etlsite/devserver.py says why it is not a shell trap). The port

@@ -15,6 +15,7 @@ import math
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
 TIMELINE_ROW = 24
+MAX_BAR_WIDTH = 36
 
 
 def nice_ticks(highest: float, count: int = 4) -> list[float]:
@@ -190,19 +191,20 @@ def bars(
     for index, item in enumerate(values):
         value = item[key] or 0
         top = plot.y(value)
-        x = round(plot.left + index * slot + slot * 0.15, 2)
+        width = min(slot * 0.7, MAX_BAR_WIDTH)
+        x = round(plot.left + index * slot + (slot - width) / 2, 2)
         rects.append(
             {
                 "x": x,
                 "y": top,
-                "width": round(slot * 0.7, 2),
+                "width": round(width, 2),
                 "height": round(plot.bottom - top, 2),
                 "css": css_of(item) if css_of else "rows",
                 "title": item.get("title", ""),
             }
         )
         if label_of and (len(values) - 1 - index) % every == 0:
-            x_ticks.append({"at": round(x + slot * 0.35, 2), "label": label_of(item)})
+            x_ticks.append({"at": round(x + width / 2, 2), "label": label_of(item)})
     chart = plot.chart(title, y_label=y_label, rects=rects)
     chart["x_ticks"] = x_ticks
     return chart

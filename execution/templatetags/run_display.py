@@ -36,6 +36,11 @@ def thousands(value):
     return f"{number:,.1f}"
 
 
+def _rate(rate: float) -> str:
+    # 76,146 rows/s, not 76,146.5: a decimal only while it still says something.
+    return thousands(round(rate) if rate >= 100 else rate)
+
+
 @register.filter
 def duration(seconds):
     return human_duration(seconds)
@@ -47,7 +52,7 @@ def component_rate(counters: dict):
     rate = counters.get("rows_per_second")
     if rate is None or (counters.get("seconds") or 0) < MIN_RATE_SECONDS:
         return "—"
-    return thousands(rate)
+    return _rate(rate)
 
 
 @register.filter
@@ -55,7 +60,7 @@ def run_rate(rate, elapsed_seconds):
     """A run's rows per second, with the same minimum duration."""
     if rate is None or (elapsed_seconds or 0) < MIN_RATE_SECONDS:
         return "—"
-    return thousands(rate)
+    return _rate(rate)
 
 
 @register.simple_tag

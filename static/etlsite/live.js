@@ -61,7 +61,8 @@
   }
 
   function rate(value, busySeconds) {
-    return typeof value === "number" && (busySeconds || 0) >= MIN_RATE_SECONDS ? thousands(value) : null;
+    if (typeof value !== "number" || (busySeconds || 0) < MIN_RATE_SECONDS) return null;
+    return thousands(value >= 100 ? Math.round(value) : value);
   }
 
   // The server writes times in UTC ("Y-m-d H:i:s T"); so does this.
