@@ -36,6 +36,12 @@ class JobConfigSerializer(serializers.Serializer):
         required=False,
         help_text="Run every cron slot missed while workers were down, once each (default: only the latest).",
     )
+    expected_seconds = serializers.IntegerField(
+        min_value=1,
+        allow_null=True,
+        required=False,
+        help_text="A run longer than this is announced as slow (notifications); default: 3x the recent median.",
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

@@ -78,6 +78,18 @@ class Counters:
     batches: int = 0
     seconds: float = 0.0
     bytes_read: int = 0
+    # The first and last moment it worked, in seconds since the run started
+    # (the execution page's component timeline).
+    busy_from: float | None = None
+    busy_until: float | None = None
+
+    def worked(self, since: float, run_started: float) -> None:
+        """Count a stretch of work that began at monotonic time `since`."""
+        now = time.monotonic()
+        self.seconds += now - since
+        if self.busy_from is None:
+            self.busy_from = round(since - run_started, 3)
+        self.busy_until = round(now - run_started, 3)
 
     def as_dict(self) -> dict:
         return {
@@ -88,6 +100,8 @@ class Counters:
             "batches": self.batches,
             "seconds": round(self.seconds, 6),
             "bytes_read": self.bytes_read,
+            "busy_from": self.busy_from,
+            "busy_until": self.busy_until,
         }
 
 
@@ -206,13 +220,18 @@ class _Run:
                 self._drain(name)
             self._heartbeat()
             sinks = [i for i in self.instances.values() if isinstance(i, Sink)]
+            # Preparing and committing are the sinks' work too (a swap, a COMMIT).
             for sink in sinks:
+                started = time.monotonic()
                 self._call(sink.name, sink.prepare)
+                self.counters[sink.name].worked(started, self.started)
             self.states = self._new_states()
             if self.states and self.ctx.before_commit:
                 self.ctx.before_commit(self.states, [s.commit_evidence() for s in sinks])
             for sink in sinks:
+                started = time.monotonic()
                 self._call(sink.name, sink.commit)
+                self.counters[sink.name].worked(started, self.started)
         except BaseException:
             self._rollback()
             raise
@@ -265,9 +284,9 @@ class _Run:
             try:
                 batch = self._call(name, lambda: next(batches))
             except StopIteration:
-                counters.seconds += time.monotonic() - started
+                counters.worked(started, self.started)
                 break
-            counters.seconds += time.monotonic() - started
+            counters.worked(started, self.started)
             counters.batches += 1
             counters.rows_out += batch.height
             counters.bytes_read = source.bytes_read
@@ -291,11 +310,11 @@ class _Run:
         started = time.monotonic()
         if isinstance(instance, Sink):
             self._call(name, lambda: instance.write(batch))
-            counters.seconds += time.monotonic() - started
+            counters.worked(started, self.started)
             counters.rows_out += batch.height  # rows written (visible once the run commits)
             return
         emitted = self._call(name, lambda: instance.process(batch, reference))
-        counters.seconds += time.monotonic() - started
+        counters.worked(started, self.started)
         self._emit(name, emitted)
 
     def _emit(self, name: str, emitted):
@@ -330,7 +349,7 @@ class _Run:
             )
             if not self.open_inputs[consumer]:
                 emitted = emitted + self._call(consumer, instance.finish)
-            self.counters[consumer].seconds += time.monotonic() - started
+            self.counters[consumer].worked(started, self.started)
             self._emit(consumer, emitted)
             if not self.open_inputs[consumer]:
                 self._output_finished(consumer)
