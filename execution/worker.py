@@ -233,7 +233,6 @@ def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_co
     )
     with Heartbeat(execution, worker_id):
         # What earlier runs of this job left (killed while the reaper was not running).
-        incremental.resolve_all_finished()
         sweep_leftovers(job)
         final, message, error = _run_engine(session, resolved)
         # Before the temporary files go: they are the evidence of the file sinks.
