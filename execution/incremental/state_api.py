@@ -106,6 +106,9 @@ class JobStateView(JobScopedMixin, APIView):
 
     def context_name(self, job) -> str:
         name = self.request.query_params.get("context")
+        if name is None and self.request.method == "PUT" and isinstance(self.request.data, dict):
+            # A PUT may carry the GET's shape back, its "context" included.
+            name = self.request.data.get("context")
         if name is None:
             return job.default_context.name if job.default_context else ""
         if not usable_contexts(self.request.user).filter(name=name).exists():

@@ -209,3 +209,11 @@ def test_a_watermark_column_that_is_not_a_plain_name_is_a_400_at_save(admin_clie
         format="json",
     )
     assert_error_body(response, 400, "config.incremental")
+
+
+def test_what_get_answers_can_be_put_back_as_it_is(admin_client, job):
+    run(admin_client, job)
+    body = admin_client.get(state_url(job)).json()
+    response = admin_client.put(state_url(job), body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["components"]["orders"]["watermark"] == body["components"]["orders"]["watermark"]
