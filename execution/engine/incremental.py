@@ -81,8 +81,7 @@ def json_value(value):
 
 
 def _parse_time(text: str):
-    """ISO 8601 text as a datetime or date (what PostgreSQL and MySQL compare
-    a time column with); other text stays as it is."""
+    """ISO 8601 text as a datetime or date; other text stays as it is."""
     for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
         try:
             return parse(text)
@@ -91,31 +90,28 @@ def _parse_time(text: str):
     return text
 
 
-def lower_bound(settings: dict, watermark, *, parse_times: bool) -> tuple[str, object] | None:
+def lower_bound(settings: dict, watermark) -> tuple[str, object] | None:
     """(operator, value) of the condition this run reads with, or None (read
-    everything). `parse_times`: bind ISO 8601 text as a datetime/date (SQLite
-    keeps times as text and compares text)."""
+    everything). Times stay ISO 8601 text: PostgreSQL casts the parameter to
+    the column's type, MySQL/MariaDB compare it as a time with a time column,
+    SQLite keeps times as text and compares text."""
     if watermark is None:
         initial = settings.get("initial")
-        if initial is None:
-            return None
-        return ">=", _parse_time(initial) if parse_times and isinstance(initial, str) else initial
-    value = _parse_time(watermark) if isinstance(watermark, str) else watermark
+        return None if initial is None else (">=", initial)
     lookback = settings.get("lookback") or 0
+    if not lookback:
+        return ">", watermark
+    value = _parse_time(watermark) if isinstance(watermark, str) else watermark
     if isinstance(value, dt.datetime | dt.date):
-        value = value - dt.timedelta(seconds=lookback) if lookback else value
-        if not parse_times:
-            value = value.isoformat() if lookback else watermark
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = value - lookback
-    return ">", value
+        return ">", (value - dt.timedelta(seconds=lookback)).isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return ">", value - lookback
+    return ">", watermark
 
 
-def condition_statement(
-    dialect: Dialect, select: str, settings: dict, watermark, *, parse_times: bool = True
-) -> tuple[str, list]:
+def condition_statement(dialect: Dialect, select: str, settings: dict, watermark) -> tuple[str, list]:
     """`select` restricted to the rows past the watermark: (statement, parameters)."""
-    bound = lower_bound(settings, watermark, parse_times=parse_times)
+    bound = lower_bound(settings, watermark)
     if bound is None:
         return select, []
     operator, value = bound

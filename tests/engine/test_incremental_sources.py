@@ -176,3 +176,34 @@ def test_mysql_source_reads_past_the_watermark(data_root, mysql_target):
     assert result.components["items"]["rows_out"] == 2
     assert result.states["items"]["watermark"] == "2026-01-03T00:00:00"
     assert load_markers.load_committed(seen["evidence"][0], connections=connections, data_roots=[])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("column_type", ["timestamptz", "timestamp", "text"])
+def test_a_postgres_lookback_reads_late_rows_again_whatever_the_column_holds(
+    data_root, pg_target, column_type
+):
+    conn, schema = pg_target["conn"], pg_target["schema"]
+    conn.execute(f'CREATE TABLE "{schema}".events (id int, at {column_type})')
+    conn.execute(
+        f"""INSERT INTO "{schema}".events SELECT g,
+        to_char(timestamp '2026-01-01' + g * interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SS')::{column_type}
+        FROM generate_series(1, 10) g"""
+    )
+    components = [
+        {
+            "name": "events",
+            "type": "postgres_source",
+            "config": {
+                "connection": "pg",
+                "table": f"{schema}.events",
+                "incremental": {"column": "at", "lookback": 7200},
+            },
+        },
+        {"name": "out", "type": "csv_sink", "inputs": ["events"], "config": {"path": "out.csv"}},
+    ]
+    state = {"events": {"watermark": "2026-01-01T08:00:00"}}
+    result, _ = run(data_root, components, state=state, connections={"pg": pg_target["connection"]})
+    # Two hours back from 08:00 is 06:00: the rows of 07:00 to 10:00.
+    assert result.components["events"]["rows_out"] == 4
+    assert result.states["events"]["watermark"].startswith("2026-01-01T10:00:00")

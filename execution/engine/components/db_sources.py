@@ -55,16 +55,14 @@ class DatabaseSource(Source):
     # -- incremental reads (execution/engine/incremental.py) --------------------------
     tracker: WatermarkTracker | None = None
 
-    def read_statement(self, *, parse_times: bool = True) -> tuple[str, list]:
+    def read_statement(self) -> tuple[str, list]:
         """The statement to run and its parameters: past the saved watermark when incremental."""
         settings = self.config.get("incremental")
         if not settings:
             return self.select_statement(), []
         watermark = self.ctx.incremental_state.get(self.name, {}).get("watermark")
         self.tracker = WatermarkTracker(self.name, settings, watermark)
-        return condition_statement(
-            self.dialect, self.select_statement(), settings, watermark, parse_times=parse_times
-        )
+        return condition_statement(self.dialect, self.select_statement(), settings, watermark)
 
     def watermark_problem(self) -> str | None:
         """Why the watermark column cannot serve (unknown, not orderable), asked
@@ -325,7 +323,7 @@ class SQLiteSource(DatabaseSource):
     def batches(self):
         connection = open_sqlite(self)
         try:
-            statement, parameters = self.read_statement(parse_times=False)
+            statement, parameters = self.read_statement()
             cursor = connection.execute(statement, parameters)
             names = [column[0] for column in cursor.description]
             if "table" in self.config:
