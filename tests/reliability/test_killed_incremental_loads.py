@@ -146,7 +146,7 @@ def wait_reaped(execution_id):
     return wait_for(
         execution_id,
         lambda e: e.state == "failed" and not PendingState.objects.filter(execution_id=e.pk).exists(),
-        timeout=90,
+        timeout=180,  # the reaper runs when django-q2 replaces the killed worker; slow on a busy machine
         what="the reaper to fail the run and settle its state",
     )
 
