@@ -82,7 +82,7 @@ def slow_threshold(execution: Execution) -> dict | None:
 def check_slow(execution: Execution) -> bool:
     """Announce the run as slow if it is (once per channel: deliveries are unique per run and event)."""
     elapsed = execution.duration_seconds
-    if elapsed is None:
+    if elapsed is None or not any_rule_for(NotificationEvent.SLOW):
         return False
     threshold = slow_threshold(execution)
     if threshold is None or elapsed <= threshold["threshold_seconds"]:
