@@ -21,7 +21,7 @@ from etlsite.permissions import ADMIN_ROLE
 from execution.engine.graph import validate_components
 from jobs.models import Job, JobVersion
 from jobs.versions import record_version
-from monitoring import health
+from monitoring import demo_data, health
 from monitoring.models import SystemState
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "demo"
@@ -200,6 +200,7 @@ def initialize_system(*, create_admin: bool = True, demo: bool = True) -> dict:
     if demo:
         report["sample_data"] = copy_sample_data()
         report["demo_job"] = ensure_demo_job()
+        report["long_demo_job"] = demo_data.ensure_long_demo_job()
     report["schedules"] = ensure_schedules()
     state = SystemState.current()
     if state.initialized_at is None:
