@@ -86,5 +86,6 @@ def test_the_readme_examples_run_as_printed(tmp_path):
     assert len(errors) == 1, errors
     code, message = errors[0]
     assert code == "invalid" and "component 'positive'" in message and "component 'out'" in message
+    assert message in README.read_text()  # the answer the README prints
     # Nothing of a run landed in the checkout.
     assert git_status() == before
