@@ -33,12 +33,18 @@ ETL_APPS = ("jobs", "contexts", "schemas", "execution", "monitoring")
 EDITOR_CONTEXT_MODELS = ("context", "parameter")
 # Operators run jobs, and may push custom metrics as jobs do.
 OPERATOR_EXTRA = ("monitoring", "custommetric", "add")
+# Editors decide who is told about which jobs; channels (a secret, an outbound URL) stay with admins.
+EDITOR_MONITORING_MODELS = ("notificationrule",)
 
 SCHEDULES = {
     "monitoring: sample host resources": {"func": "monitoring.tasks.sample_resources", "minutes": 1},
     "monitoring: delete logs and executions past retention": {
         "func": "monitoring.tasks.apply_retention",
         "minutes": 60,
+    },
+    "monitoring: notify slow runs and missed schedules": {
+        "func": "monitoring.tasks.check_notifications",
+        "minutes": 1,
     },
 }
 
@@ -67,7 +73,11 @@ def role_permissions() -> dict[str, set[int]]:
         elif (app == "execution" and action != "delete") or (app, model, action) == OPERATOR_EXTRA:
             # Starting and controlling runs; custom actions such as "control" count too.
             operator.add(permission.pk)
-        elif app in ("jobs", "schemas") or (app == "contexts" and model in EDITOR_CONTEXT_MODELS):
+        elif (
+            app in ("jobs", "schemas")
+            or (app == "contexts" and model in EDITOR_CONTEXT_MODELS)
+            or (app == "monitoring" and model in EDITOR_MONITORING_MODELS)
+        ):
             editor.add(permission.pk)
     operator |= viewer
     editor |= operator
