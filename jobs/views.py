@@ -1,7 +1,7 @@
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Count, Max, ProtectedError, Sum
+from django.db.models import Count, Max, ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -137,7 +137,7 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
 def version_of_jobs(request, jobs) -> tuple | None:
     """What an answer showing `jobs` is built from, read without reading them:
-    their number, ids and latest change (a rename, a new config), their
+    their number and latest change (a rename, a new config), their
     components and upstream links (a replaced row is a new row, with a new
     id), the latest change of their default contexts and upstream jobs, what
     decides which jobs the caller sees, and the run-time default batch size
@@ -145,7 +145,6 @@ def version_of_jobs(request, jobs) -> tuple | None:
     # One query; the joins repeat a job per component and link, hence the distinct counts.
     facts = Job.objects.filter(pk__in=jobs.values("pk")).aggregate(
         count=Count("pk", distinct=True),
-        ids=Sum("pk", distinct=True),
         changed=Max("updated_at"),
         context_changed=Max("default_context__updated_at"),
         component_count=Count("components", distinct=True),
