@@ -55,6 +55,15 @@ def answer_unless_current(request, version: tuple | None, answer):
     return response
 
 
+def aggregate(queryset, **aggregates) -> dict:
+    """`queryset.aggregate(...)` for a validator, whose aggregates join more rows
+    (Max over a job's components): a distinct queryset (rows restricted through
+    a join, as group grants do) is narrowed to its ids first."""
+    if queryset.query.distinct:
+        queryset = queryset.model.objects.filter(pk__in=queryset.values("pk"))
+    return queryset.aggregate(**aggregates)
+
+
 class ApiCacheControlMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
-from etlsite.caching import answer_unless_current, cached
+from etlsite.caching import aggregate, answer_unless_current, cached
 from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
 from execution.control import RunRequest, record_start, restart_execution, start_execution
@@ -161,27 +161,33 @@ class RestartView(ControlMixin, APIView):
 # --- monitoring of the current (or a given) execution ------------------------------------
 
 
-def version_of_runs(job: Job) -> tuple:
-    """What the history and status of `job` are built from, read without reading
-    its runs: the job (its name), the number of its runs and the last one, their
-    latest heartbeat (progress and counters move with it) and their latest
-    event (every change of state writes one, with the run's end and its error).
-    The counters a run saves when it ends are followed by its `finish` event,
-    at the latest a heartbeat later (execution/worker.py)."""
-    runs = job.executions.aggregate(
-        count=Count("id", distinct=True),
-        last=Max("id"),
-        beat=Max("heartbeat_at"),
-        last_event=Max("events__id"),
+def version_of_runs(request, job_id) -> tuple | None:
+    """What the history and status of a job are built from, read without reading
+    its runs, in one query: the job (its name), the number of its runs and the
+    last one, their latest heartbeat (progress and counters move with it) and
+    their latest event (every change of state writes one, with the run's end
+    and its error). The counters a run saves when it ends are followed by its
+    `finish` event, at the latest a heartbeat later (execution/worker.py).
+    None when the caller may not see the job (the answer is a 404)."""
+    if not str(job_id).isdigit():
+        return None
+    facts = aggregate(
+        visible_jobs(request).filter(pk=job_id),
+        job=Max("pk"),
+        changed=Max("updated_at"),
+        count=Count("executions", distinct=True),
+        last=Max("executions__id"),
+        beat=Max("executions__heartbeat_at"),
+        last_event=Max("executions__events__id"),
     )
-    return (job.pk, job.updated_at, *runs.values())
+    return tuple(facts.values()) if facts["job"] else None
 
 
 class StatusView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
         """The job's current state: its active executions, else its last one."""
-        version = version_of_runs(self.get_job())
+        version = version_of_runs(request, job_id)
         return answer_unless_current(request, version, partial(self.status, request))
 
     def status(self, request):
@@ -318,7 +324,7 @@ class ExecutionListView(JobScopedMixin, generics.ListAPIView):
     search_fields = []
 
     def get(self, request, *args, **kwargs):
-        version = version_of_runs(self.get_job())
+        version = version_of_runs(request, kwargs["job_id"])
         return answer_unless_current(request, version, partial(super().get, request, *args, **kwargs))
 
     def get_queryset(self):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts.access import api_key_job_ids, name_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
-from etlsite.caching import answer_unless_current
+from etlsite.caching import aggregate, answer_unless_current
 from etlsite.configuration import get_setting
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
@@ -143,7 +143,8 @@ def version_of_jobs(request, jobs) -> tuple | None:
     decides which jobs the caller sees, and the run-time default batch size
     their config shows. None when there is no such job (the answer is a 404)."""
     # One query; the joins repeat a job per component and link, hence the distinct counts.
-    facts = Job.objects.filter(pk__in=jobs.values("pk")).aggregate(
+    facts = aggregate(
+        jobs,
         count=Count("pk", distinct=True),
         changed=Max("updated_at"),
         context_changed=Max("default_context__updated_at"),
