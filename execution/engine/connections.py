@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import psycopg
 import pymysql
+from psycopg.conninfo import make_conninfo
 
 from execution.engine.errors import EngineError
 
@@ -114,7 +115,24 @@ def check_connection(conn: dict) -> None:
         connection.close()
 
 
-def _open_postgres(settings, autocommit, wait):
+def postgres_conninfo(conn: dict, *, deadline: float | None = None) -> str:
+    """The libpq connection string of a postgres connection dict, with the same
+    timeouts as `open_connection` (for drivers other than psycopg, e.g. ADBC)."""
+    wait = None if deadline is None else max(0.001, deadline - time.time())
+    try:
+        return make_conninfo(**_postgres_parameters(_normalized(conn), wait))
+    except ConnectionFailed as error:
+        raise ConnectionFailed(_scrub(error.message, conn)) from None
+    except (psycopg.Error, ValueError, TypeError) as error:
+        raise ConnectionFailed(_scrub(f"Cannot connect to the postgres database: {error}", conn)) from None
+
+
+def scrub(message: str, conn: dict) -> str:
+    """`message` without the connection's password."""
+    return _scrub(message, conn)
+
+
+def _postgres_parameters(settings, wait) -> dict:
     options = dict(settings.get("options") or {})
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     options.setdefault("application_name", "etlsite")
@@ -122,15 +140,19 @@ def _open_postgres(settings, autocommit, wait):
         milliseconds = max(1, int(wait * 1000))
         limits = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
         options["options"] = f"{options.get('options', '')} {limits}".strip()
-    return psycopg.connect(
-        host=settings.get("host") or "127.0.0.1",
-        port=settings.get("port") or 5432,
-        dbname=settings.get("database") or None,
-        user=settings.get("user") or None,
-        password=settings.get("password") or None,
-        autocommit=autocommit,
+    parameters = {
+        "host": settings.get("host") or "127.0.0.1",
+        "port": settings.get("port") or 5432,
+        "dbname": settings.get("database") or None,
+        "user": settings.get("user") or None,
+        "password": settings.get("password") or None,
         **options,
-    )
+    }
+    return {key: value for key, value in parameters.items() if value is not None}
+
+
+def _open_postgres(settings, autocommit, wait):
+    return psycopg.connect(autocommit=autocommit, **_postgres_parameters(settings, wait))
 
 
 def _open_mysql(settings, autocommit, wait):

@@ -1,6 +1,7 @@
 """Sources reading a table or a query from PostgreSQL, MySQL/MariaDB or SQLite,
 streamed with server-side (unbuffered) cursors, `batch_size` rows at a time."""
 
+import contextlib
 import json
 import sqlite3
 from urllib.parse import quote
@@ -9,11 +10,10 @@ import polars as pl
 import psycopg
 import pymysql
 import pymysql.cursors
-from psycopg.types.string import TextLoader
 from pymysql.constants import FIELD_TYPE
 
 from execution.engine.components.base import Source, config_schema, string
-from execution.engine.connections import open_connection
+from execution.engine.connections import ConnectionFailed, open_connection, postgres_conninfo, scrub
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
@@ -76,83 +76,72 @@ class DatabaseSource(Source):
                 break
 
 
-_PG_TYPES = {
-    "bool": pl.Boolean,
-    "int2": pl.Int16,
-    "int4": pl.Int32,
-    "int8": pl.Int64,
-    "float4": pl.Float32,
-    "float8": pl.Float64,
-    "text": pl.String,
-    "varchar": pl.String,
-    "bpchar": pl.String,
-    "name": pl.String,
-    "date": pl.Date,
-    "time": pl.Time,
-    "timestamp": pl.Datetime("us"),
-    "timestamptz": pl.Datetime("us", "UTC"),
-    "interval": pl.Duration("us"),
-    "bytea": pl.Binary,
-}
-# Types without a Polars counterpart arrive as their text form.
-_PG_AS_TEXT = ("json", "jsonb", "uuid", "inet", "cidr", "macaddr", "money", "xml")
-
-
 @register(
     "postgres_source",
     kind=SOURCE,
-    summary="Read a PostgreSQL table or query, streamed through a server-side cursor.",
+    summary="Read a PostgreSQL table or query as Arrow batches (binary COPY through ADBC).",
     config_schema=config_schema(
         {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
     ),
     example={"connection": "warehouse", "table": "public.flights"},
 )
 class PostgresSource(DatabaseSource):
-    """Progress is rows read of the planner's row estimate. numeric columns with
-    a declared precision become decimals, others floats; json, uuid and other
-    types without a Polars counterpart arrive as text."""
+    """Progress is rows read of the planner's row estimate. numeric columns
+    become exact decimals (see pg_arrow.py for unbounded numeric), timestamptz
+    UTC datetimes; json, uuid and other types without a Polars counterpart
+    arrive as text. The next batch is read while the pipeline works on this one."""
 
     dialect = POSTGRES
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
-        for type_name in _PG_AS_TEXT:
-            connection.adapters.register_loader(type_name, TextLoader)
+        # Imported here: the ADBC driver is loaded only by runs that read PostgreSQL.
+        from execution.engine import pg_arrow
+
+        settings = connection_settings(self, self.config)
+        statement = self.select_statement()
+        self.progress_total = self._estimate(settings, statement)
         try:
-            statement = self.select_statement()
-            self.progress_total = self._estimate(connection, statement)
-            with connection.cursor(name=f"etl_{self.name}") as cursor:
-                cursor.execute(statement)
-                names, schema = self._schema(connection, cursor.description)
-                yield from self.frames_from_rows(cursor.fetchmany, names, schema)
+            connection = pg_arrow.connect(postgres_conninfo(settings, deadline=self.ctx.deadline))
+        except pg_arrow.Error as error:
+            raise ConnectionFailed(
+                scrub(f"Cannot connect to the postgres database: {pg_arrow.error_message(error)}", settings)
+            ) from None
+        reading = None
+        try:
+            cursor = connection.cursor()
+            columns = pg_arrow.plan_columns(
+                cursor.adbc_execute_schema(statement),
+                component=self.name,
+                log=lambda level, message: self.log(level, message),
+            )
+            cursor.execute(pg_arrow.read_statement(statement, columns))
+            reader = cursor.fetch_record_batch()
+            reading = pg_arrow.ReadAhead(reader)
+            converter = pg_arrow.Converter(columns, self.name)
+            for frame in pg_arrow.frames(reading, reader.schema, self.ctx.batch_size):
+                frame = converter.convert(frame)
+                self.progress_done += frame.height
+                yield frame
+        except pg_arrow.Error as error:
+            raise self.database_error(pg_arrow.error_message(error)) from None
+        finally:
+            if reading is not None:
+                reading.stop(cursor.adbc_cancel)
+            with contextlib.suppress(pg_arrow.Error):
+                connection.close()
+
+    def _estimate(self, settings, statement) -> int | None:
+        connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+                plan = cursor.fetchone()[0]
         except psycopg.Error as error:
             raise self.database_error(error) from None
         finally:
-            connection.rollback()
             connection.close()
-
-    def _estimate(self, connection, statement) -> int | None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
-            plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"]) or None
-
-    def _schema(self, connection, description):
-        names = [column.name for column in description]
-        schema = {}
-        for column in description:
-            info = connection.adapters.types.get(column.type_code)
-            type_name = info.name if info else ""
-            if type_name == "numeric":
-                schema[column.name] = (
-                    pl.Decimal(column.precision, column.scale) if column.precision else pl.Float64
-                )
-            elif type_name in _PG_TYPES:
-                schema[column.name] = _PG_TYPES[type_name]
-            elif type_name in _PG_AS_TEXT:
-                schema[column.name] = pl.String
-        return names, schema
 
 
 _MYSQL_TYPES = {
