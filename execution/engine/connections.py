@@ -19,6 +19,7 @@ import pymysql
 from psycopg.conninfo import make_conninfo
 
 from execution.engine.errors import EngineError
+from execution.engine.mysql_local_infile import GuardedConnection
 
 KINDS = ("postgres", "mysql", "sqlite")
 CONNECT_TIMEOUT_SECONDS = 10
@@ -165,7 +166,10 @@ def _open_mysql(settings, autocommit, wait):
             "init_command",
             f"SET SESSION innodb_lock_wait_timeout={seconds}, SESSION lock_wait_timeout={seconds}",
         )
-    return pymysql.connect(
+    if "local_infile" in options:
+        options["local_infile"] = truthy(options["local_infile"])
+    # Guarded: a server may ask for a local file only when a load offered it.
+    return GuardedConnection(
         host=settings.get("host") or "127.0.0.1",
         port=int(settings.get("port") or 3306),
         user=settings.get("user") or None,
@@ -175,6 +179,13 @@ def _open_mysql(settings, autocommit, wait):
         autocommit=autocommit,
         **options,
     )
+
+
+def truthy(value) -> bool:
+    """An option's value as a boolean: URL query values are text (`?local_infile=0`)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 def _open_sqlite(settings, autocommit, wait):

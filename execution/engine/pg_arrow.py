@@ -42,6 +42,8 @@ from execution.engine.errors import EngineError
 from execution.engine.sql import POSTGRES
 
 Error = adbc_driver_manager.Error
+# What a failed read raises: ADBC's errors, and pyarrow's once the rows stream.
+READ_ERRORS = (adbc_driver_manager.Error, pa.ArrowException, OSError)
 
 # PostgreSQL type names ADBC decodes into the Arrow type Polars wants.
 NATIVE = frozenset(
@@ -295,7 +297,7 @@ def frames(batches, schema: pa.Schema, batch_size: int):
 _DRIVER_NOISE = re.compile(r"^.*?ERROR:\s*|\s*(Query was:|SQLSTATE:).*$", re.DOTALL)
 
 
-def error_message(error: Error) -> str:
+def error_message(error: BaseException) -> str:
     """The server's words from an ADBC error ("ERROR:  relation ... does not
     exist"), without the driver's prefix and the COPY statement it wrapped."""
     text = str(error)

@@ -122,7 +122,7 @@ class PostgresSource(DatabaseSource):
                 frame = converter.convert(frame)
                 self.progress_done += frame.height
                 yield frame
-        except pg_arrow.Error as error:
+        except pg_arrow.READ_ERRORS as error:
             raise self.database_error(pg_arrow.error_message(error)) from None
         finally:
             if reading is not None:
