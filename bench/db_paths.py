@@ -57,13 +57,13 @@ SELECT g::bigint AS id,
        (ARRAY['Bala','Corin','Dunst','Fenna','Galt','Kiri','Lomas','Perle'])[g % 8 + 1] || ' ' || (g % 997) AS name,
        'user' || g || '@example.com' AS email,
        (((g * 7919) % 10000000)::numeric / 100)::numeric(12,2) AS amount,
-       DATE '2020-01-01' + (g * 37) % 1826 AS day,
+       DATE '2020-01-01' + ((g * 37) % 1826)::int AS day,
        TIMESTAMPTZ '2020-01-01 00:00:00+00' + ((g * 104729) % (1826 * 86400)) * interval '1 second' AS at,
        g % 3 = 0 AS active,
        (ARRAY['books','games','garden','music','sports','tools','toys','travel'])[g % 8 + 1] AS category,
        'City ' || (1000 + g % 50) AS city,
        substr(md5(g::text) || md5((g + 1)::text), 1, 40) AS note
-FROM generate_series(1, {rows}) g
+FROM generate_series(1::bigint, {rows}) g
 """
 # The CSV as a user's export would have it: ISO timestamps in UTC, true/false.
 EXPORT_SQL = (

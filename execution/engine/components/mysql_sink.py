@@ -1,8 +1,11 @@
 """`mysql_sink`: a MySQL/MariaDB table loaded inside one InnoDB transaction.
 
-- Multi-row INSERTs (InnoDB tables only: others cannot roll back); `replace`
-  is DELETE (TRUNCATE would commit); `upsert` is INSERT ... ON DUPLICATE KEY
-  UPDATE.
+- LOAD DATA LOCAL INFILE of 20,000-row CSV slices from memory files, fed by
+  a background thread (mysql_local_infile.py); multi-row INSERTs when the
+  server or the connection refuses local infile (logged). InnoDB tables only:
+  others cannot roll back. `replace` is DELETE (TRUNCATE would commit);
+  `upsert` is INSERT ... ON DUPLICATE KEY UPDATE, from a temporary table in
+  load order when loading with LOAD DATA.
 - A missing table is made as a staging table (`_etl_<8 hex>_<table>`),
   loaded, and renamed to the target at commit. MySQL commits CREATE TABLE at
   once, so a table created in place would show, empty, during the load and
