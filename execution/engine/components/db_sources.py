@@ -3,17 +3,25 @@ streamed with server-side (unbuffered) cursors, `batch_size` rows at a time."""
 
 import contextlib
 import json
+import math
 import sqlite3
+import time
 from urllib.parse import quote
 
 import polars as pl
 import psycopg
 import pymysql
-import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 
+from execution.engine.arrow_batches import frames
 from execution.engine.components.base import Source, config_schema, string
-from execution.engine.connections import ConnectionFailed, open_connection, postgres_conninfo, scrub
+from execution.engine.connections import (
+    ConnectionFailed,
+    from_url,
+    open_connection,
+    postgres_conninfo,
+    scrub,
+)
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
@@ -118,7 +126,7 @@ class PostgresSource(DatabaseSource):
             reader = cursor.fetch_record_batch()
             reading = pg_arrow.ReadAhead(reader)
             converter = pg_arrow.Converter(columns, self.name)
-            for frame in pg_arrow.frames(reading, reader.schema, self.ctx.batch_size):
+            for frame in frames(reading, reader.schema, self.ctx.batch_size):
                 frame = converter.convert(frame)
                 self.progress_done += frame.height
                 yield frame
@@ -165,7 +173,7 @@ _MYSQL_TYPES = {
 @register(
     "mysql_source",
     kind=SOURCE,
-    summary="Read a MySQL/MariaDB table or query, streamed through an unbuffered cursor.",
+    summary="Read a MySQL/MariaDB table or query as Arrow batches (connectorx).",
     config_schema=config_schema(
         {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
     ),
@@ -173,29 +181,58 @@ _MYSQL_TYPES = {
 )
 class MySQLSource(DatabaseSource):
     """Progress is rows read of the table's row estimate (information_schema).
-    TINYINT(1) columns become booleans, DECIMAL columns decimals."""
+    TINYINT(1) columns become booleans, DECIMAL columns exact decimals, TIME
+    durations. Rows arrive as Arrow batches (connectorx, see mysql_arrow.py)."""
 
     dialect = MYSQL
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
+        # Imported here: connectorx is loaded only by runs that read MySQL.
+        from execution.engine import mysql_arrow
+
+        settings = connection_settings(self, self.config)
+        statement = self.select_statement()
+        connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        marker = mysql_arrow.new_marker()
+        finished = False
         try:
             self.progress_total = self._estimate(connection)
-            cursor = connection.cursor(pymysql.cursors.SSCursor)
-            try:
-                cursor.execute(self.select_statement())
-                names, schema = self._schema(cursor.description)
-                yield from self.frames_from_rows(
-                    lambda size: [self._convert(r, names, schema) for r in cursor.fetchmany(size)],
-                    names,
-                    schema,
-                )
-            finally:
-                cursor.close()
+            with connection.cursor() as cursor:
+                cursor.execute(mysql_arrow.probe_statement(statement))
+                description = cursor.description
+            _, schema = self._schema(description)
+            columns = mysql_arrow.plan_columns(
+                description, schema, lambda level, message: self.log(level, message)
+            )
+            reader = mysql_arrow.reader(
+                mysql_arrow.url(_normalized_settings(settings)),
+                mysql_arrow.read_statement(statement, columns, marker),
+                self.ctx.batch_size,
+                self._session_setup(),
+            )
+            for frame in frames(reader, reader.schema, self.ctx.batch_size):
+                frame = mysql_arrow.convert(frame, columns, self.name)
+                self.progress_done += frame.height
+                yield frame
+            finished = True
         except pymysql.MySQLError as error:
             raise self.database_error(error) from None
+        except BaseException as error:
+            if not mysql_arrow.is_read_error(error):
+                raise
+            raise self.database_error(mysql_arrow.error_message(error)) from None
         finally:
+            if not finished:
+                with contextlib.suppress(pymysql.MySQLError):
+                    mysql_arrow.kill(connection, marker)
             connection.close()
+
+    def _session_setup(self) -> list[str]:
+        """The deadline's lock-wait limits, as open_connection sets them."""
+        if self.ctx.deadline is None:
+            return []
+        seconds = max(1, math.ceil(self.ctx.deadline - time.time()))
+        return [f"SET SESSION innodb_lock_wait_timeout={seconds}, SESSION lock_wait_timeout={seconds}"]
 
     def _estimate(self, connection) -> int | None:
         if "table" not in self.config:
@@ -222,14 +259,6 @@ class MySQLSource(DatabaseSource):
             elif type_code in _MYSQL_TYPES:
                 schema[name] = _MYSQL_TYPES[type_code]
         return names, schema
-
-    @staticmethod
-    def _convert(row, names, schema):
-        # PyMySQL returns TINYINT(1) as 0/1 and DECIMAL as Decimal; Polars wants bool and Decimal.
-        return tuple(
-            bool(value) if value is not None and schema.get(name) == pl.Boolean else value
-            for name, value in zip(names, row, strict=True)
-        )
 
 
 @register(
@@ -285,3 +314,10 @@ def open_sqlite(component, *, create: bool = False):
         raise EngineError(
             f"Cannot open the database file: {error}", component=component.name, field="config.path"
         ) from None
+
+
+def _normalized_settings(settings: dict) -> dict:
+    """A connection dict with host, port, user... also when it was given as a URL."""
+    if settings.get("url"):
+        return {**from_url(settings["url"]), **{k: v for k, v in settings.items() if k != "url"}}
+    return settings
