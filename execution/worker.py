@@ -22,10 +22,11 @@ from django.db import connection
 
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError, redact, resolve_run_inputs
-from execution.control import saved_overrides, start_execution
+from execution.control import RunRequest, saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import RunContext, run_job
 from execution.engine.temporaries import Temporary, Tracker
+from execution.lifecycle import run_finished
 from execution.models import (
     FINISHED_STATES,
     Execution,
@@ -38,7 +39,7 @@ from execution.models import (
     this_worker_id,
 )
 from execution.reaper import remove_leftovers, sweep_leftovers
-from execution.results import progress_fields, save_result, sink_names
+from execution.results import ThroughputSamples, progress_fields, save_result, sink_names
 from schemas.resolution import schemas_for_components
 
 logger = logging.getLogger("execution.worker")
@@ -66,6 +67,7 @@ class RunSession:
         self.last_touch = 0.0
         self.last_progress: dict = {}
         self.sinks: set[str] = set()
+        self.samples = ThroughputSamples()
 
     # --- logging ------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class RunSession:
         if now - self.last_touch < CONTROL_INTERVAL_SECONDS:
             return
         self.last_touch = now
-        self.last_progress = progress_fields(progress, self.sinks)
+        self.last_progress = progress_fields(progress, self.sinks, self.samples.add(progress.rows_read))
         if self.execution.beat(self.worker_id, **self.last_progress):
             return
         self.obey_request()
@@ -291,7 +293,7 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
         summary = session.record_error(f"The worker was interrupted: {type(error).__name__}: {error}")
         execution.finish(State.FAILED, session.worker_id, message=summary["message"], error=summary)
         raise
-    save_result(execution, result, session.sinks, session.secrets)
+    save_result(execution, result, session.sinks, session.secrets, session.samples)
     session.log(LogLevel.INFO, None, "Succeeded; every sink committed.")
     return State.SUCCEEDED, "succeeded", None
 
@@ -324,19 +326,19 @@ def run_in_foreground(
     """`manage.py runjob`: record an Execution (trigger `cli`) and run it in this
     process, with the same checks, records, retries and downstream jobs as a
     queued run. Raises RunInputError / Conflict like the API's start."""
-    from execution.signals import after_finish
-
     execution, _ = start_execution(
         job,
-        context_name=context_name,
-        overrides=overrides,
-        trigger=Trigger.CLI,
-        user=user,
+        RunRequest(
+            context_name=context_name,
+            overrides=overrides,
+            trigger=Trigger.CLI,
+            user=user,
+            given_connections=given_connections,
+        ),
         enqueue_task=False,
-        given_connections=given_connections,
     )
     worker_id = this_worker_id()
     claimed = execution.claim(worker_id)
     if claimed and run_claimed(execution, worker_id, on_progress, given_connections) != ABANDONED:
-        after_finish(execution)
+        run_finished(execution)
     return Execution.objects.get(pk=execution.pk)
