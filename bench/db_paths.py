@@ -72,6 +72,11 @@ EXPORT_SQL = (
 )
 CSV_TYPES = {"amount": "decimal(12,2)", "day": "date", "at": "timestamptz", "active": "bool"}
 JOBS = {
+    # What `runjob` costs before and after any row: Django, imports, the Execution record.
+    "bench_trivial": [
+        {"name": "src", "type": "inline_source", "config": {"rows": [{"a": 1}]}},
+        {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "db_paths_trivial.csv"}},
+    ],
     "bench_pg_to_pg": [
         {"name": "src", "type": "postgres_source", "config": {"connection": "pg", "table": f"{NAME}.src"}},
         {
@@ -302,7 +307,9 @@ def main() -> None:
                 ),
             )
         results = {label: {"plain": [], "engine": []} for label, *_ in paths}
+        trivial = []
         for round_number in range(args.repeat):
+            trivial.append(runjob("bench_trivial")[0])
             for label, plain, engine, _ in paths:
                 results[label]["plain"].append(plain())
                 results[label]["engine"].append(engine())
@@ -311,11 +318,13 @@ def main() -> None:
                     f"engine {results[label]['engine'][-1][0]:.2f} s",
                     flush=True,
                 )
+        startup = statistics.median(trivial)
         print(f"\n{args.rows:,} rows, median of {args.repeat} interleaved runs (whole processes):\n")
         print(
-            "| path | etlsite `runjob` rows/s | plain tool | plain rows/s | ratio | runs etlsite / plain (s) | peak RSS etlsite / plain (MiB) |"
+            "| path | etlsite `runjob` rows/s | plain tool | plain rows/s | ratio | ratio without runjob's fixed cost "
+            "| runs etlsite / plain (s) | peak RSS etlsite / plain (MiB) |"
         )
-        print("|---|---:|---|---:|---:|---|---|")
+        print("|---|---:|---|---:|---:|---:|---|---|")
         for label, _, _, tool in paths:
             engine = statistics.median(s for s, _ in results[label]["engine"])
             plain = statistics.median(s for s, _ in results[label]["plain"])
@@ -325,8 +334,11 @@ def main() -> None:
             rss_plain = statistics.median(r for _, r in results[label]["plain"])
             print(
                 f"| {label} | {args.rows / engine:,.0f} | {tool} | {args.rows / plain:,.0f} | "
-                f"**{plain / engine:.2f}** | {runs_engine} / {runs_plain} | {rss_engine:.0f} / {rss_plain:.0f} |"
+                f"**{plain / engine:.2f}** | {plain / max(engine - startup, 1e-9):.2f} | {runs_engine} / {runs_plain} "
+                f"| {rss_engine:.0f} / {rss_plain:.0f} |"
             )
+        runs = " ".join(f"{s:.2f}" for s in trivial)
+        print(f"\n`runjob` of a one-row job (its fixed cost): median {startup:.2f} s [{runs}]")
     finally:
         pg.execute(f"DROP SCHEMA IF EXISTS {NAME} CASCADE")
         pg.close()
