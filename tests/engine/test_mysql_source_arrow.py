@@ -135,3 +135,8 @@ def test_a_stop_after_the_first_batch_kills_the_query(mysql_target, data_root):
     )
     assert running[0][0] == 0
     assert not (data_root / "out.parquet").exists()
+
+
+def test_a_query_ending_in_a_semicolon_is_read(mysql_target, data_root):
+    frame, _ = read(data_root, mysql_target, {"query": "SELECT seq AS n, seq / 2 AS half FROM seq_1_to_3;"})
+    assert frame.rows() == [(1, Decimal("0.5000")), (2, Decimal("1.0000")), (3, Decimal("1.5000"))]

@@ -267,3 +267,9 @@ def test_a_stop_after_the_first_batch_ends_the_read_and_its_thread(pg_target, da
         "AND pid <> pg_backend_pid()"
     )
     assert busy.fetchone()[0] == 0
+
+
+def test_a_query_ending_in_a_semicolon_is_read(pg_target, data_root):
+    query = "SELECT g AS n, (g / 2.0)::numeric(6,1) AS half FROM generate_series(1, 3) g ;\n"
+    frame, _ = read(data_root, pg_target, {"query": query})
+    assert frame.rows() == [(1, Decimal("0.5")), (2, Decimal("1.0")), (3, Decimal("1.5"))]

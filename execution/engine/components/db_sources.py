@@ -25,7 +25,7 @@ from execution.engine.connections import (
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
-from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts
+from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts, without_semicolon
 
 CONNECTION = string("Name of a connection (a credential of the run's context).", minLength=1)
 TABLE = string("Table to read, `table` or `schema.table`.", pattern=TABLE_NAME_PATTERN)
@@ -106,7 +106,7 @@ class PostgresSource(DatabaseSource):
         from execution.engine import pg_arrow
 
         settings = connection_settings(self, self.config)
-        statement = self.select_statement()
+        statement = without_semicolon(self.select_statement())
         self.progress_total = self._estimate(settings, statement)
         try:
             connection = pg_arrow.connect(postgres_conninfo(settings, deadline=self.ctx.deadline))
@@ -191,7 +191,7 @@ class MySQLSource(DatabaseSource):
         from execution.engine import mysql_arrow
 
         settings = connection_settings(self, self.config)
-        statement = self.select_statement()
+        statement = without_semicolon(self.select_statement())
         connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
         marker = mysql_arrow.new_marker()
         finished = False
