@@ -140,3 +140,18 @@ def test_a_stop_after_the_first_batch_kills_the_query(mysql_target, data_root):
 def test_a_query_ending_in_a_semicolon_is_read(mysql_target, data_root):
     frame, _ = read(data_root, mysql_target, {"query": "SELECT seq AS n, seq / 2 AS half FROM seq_1_to_3;"})
     assert frame.rows() == [(1, Decimal("0.5000")), (2, Decimal("1.0000")), (3, Decimal("1.5000"))]
+
+
+def test_the_run_deadline_limits_lock_waits_of_the_read(mysql_target, data_root):
+    ctx = context(data_root, connections={"my": mysql_target["connection"]})
+    ctx.deadline = time.time() + 7.2
+    components = [
+        {
+            "name": "src",
+            "type": "mysql_source",
+            "config": {"connection": "my", "query": "SELECT @@SESSION.innodb_lock_wait_timeout AS w"},
+        },
+        {"name": "out", "type": "parquet_sink", "inputs": ["src"], "config": {"path": "out.parquet"}},
+    ]
+    run_job(components, ctx)
+    assert pl.read_parquet(data_root / "out.parquet")["w"].to_list() == [8]
