@@ -114,9 +114,9 @@ class PostgresSource(DatabaseSource):
             raise ConnectionFailed(
                 scrub(f"Cannot connect to the postgres database: {pg_arrow.error_message(error)}", settings)
             ) from None
+        cursor = connection.cursor()
         reading = None
         try:
-            cursor = connection.cursor()
             columns = pg_arrow.plan_columns(
                 cursor.adbc_execute_schema(statement),
                 component=self.name,
@@ -135,7 +135,8 @@ class PostgresSource(DatabaseSource):
         finally:
             if reading is not None:
                 reading.stop(cursor.adbc_cancel)
-            with contextlib.suppress(pg_arrow.Error):
+            with contextlib.suppress(*pg_arrow.READ_ERRORS):
+                cursor.close()
                 connection.close()
 
     def _estimate(self, settings, statement) -> int | None:
