@@ -10,13 +10,8 @@ from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
-from execution.control import (
-    check_context_grant,
-    check_job_runs,
-    record_start,
-    request_action,
-    start_execution,
-)
+from execution.control import RunRequest, check_context_grant, check_job_runs, record_start, start_execution
+from execution.lifecycle import request_action
 from execution.models import (
     Action,
     Execution,
@@ -47,7 +42,7 @@ class JobRunAdmin(JobAdmin):
     def start_jobs(self, request, queryset):
         for job in queryset:
             try:
-                execution, _ = start_execution(job, trigger=Trigger.UI, user=request.user)
+                execution, _ = start_execution(job, RunRequest(trigger=Trigger.UI, user=request.user))
             except RUN_PROBLEMS as error:
                 self.message_user(request, f"{job.name}: not started. {error}", messages.ERROR)
                 continue

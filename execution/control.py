@@ -1,14 +1,15 @@
-"""Starting runs and asking them to pause, resume or stop.
+"""Starting runs: new ones, restarts, and (for execution.scheduling) retries.
 
 Requests never move data (house rule 2): `start_execution` checks the inputs,
 creates the Execution and enqueues its django-q2 task in one transaction (the
 ORM broker's queue row is written on the same connection, so a rolled-back
 start enqueues nothing) and returns. Control requests only change the row;
-the worker acts on them at the next batch boundary.
+the worker acts on them at the next batch boundary (execution.lifecycle).
 """
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,7 +24,7 @@ from contexts.resolution import RunInputError, choose_context, resolve_run_input
 from etlsite.errors import Conflict
 from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
-from execution.models import ACTIVE_STATES, Action, Execution, ExecutionEvent, State, Trigger
+from execution.models import ACTIVE_STATES, Execution, ExecutionEvent, State, Trigger
 from jobs.access import job_may_use_context
 from jobs.models import Job
 from jobs.versions import version_for_run
@@ -97,77 +98,54 @@ def check_context_grant(job: Job, context_name: str | None, user, trigger: str) 
         )
 
 
-def start_execution(
-    job: Job,
-    *,
-    context_name: str | None = None,
-    overrides: dict | None = None,
-    trigger: str = Trigger.API,
-    user=None,
-    parent: Execution | None = None,
-    attempt: int = 1,
-    scheduled_for=None,
-    idempotency_key: str | None = None,
-    delay_seconds: int = 0,
-    enqueue_task: bool = True,
-    given_connections: dict | None = None,
-) -> tuple[Execution, bool]:
+@dataclass(frozen=True)
+class RunRequest:
+    """Who asks for a run, of what and why: everything a start needs besides the job."""
+
+    context_name: str | None = None
+    overrides: dict | None = None  # parameters (and env values) for this run only
+    trigger: str = Trigger.API
+    user: object = None  # the person behind the run; None for one the system starts
+    parent: Execution | None = None  # the run this one restarts or retries
+    attempt: int = 1
+    scheduled_for: datetime | None = None  # the cron slot a scheduled run stands for
+    idempotency_key: str | None = None
+    delay_seconds: int = 0
+    # `manage.py runjob` only: connections standing in for the context's credentials.
+    given_connections: dict | None = None
+
+
+def start_execution(job: Job, run: RunRequest = RunRequest(), *, enqueue_task: bool = True):
     """Queue a run of `job`; returns (execution, created). With
-    `enqueue_task=False` the caller runs it itself (`manage.py runjob`, which
-    may also pass `given_connections` standing in for the context's credentials).
+    `enqueue_task=False` the caller runs it itself (`manage.py runjob`).
 
     Raises RunInputError (bad context/parameters, a context the run may not
     use (check_context_grant), invalid graph) or Conflict (the job already runs
     `max_concurrent` executions).
     """
-    if idempotency_key:
-        existing = Execution.objects.filter(job=job, idempotency_key=idempotency_key).first()
+    if run.idempotency_key:
+        existing = Execution.objects.filter(job=job, idempotency_key=run.idempotency_key).first()
         if existing:
             return existing, False
-    check_context_grant(job, context_name, user, trigger)
-    resolved = check_job_runs(job, context_name, overrides, given_connections)
+    check_context_grant(job, run.context_name, run.user, run.trigger)
+    resolved = check_job_runs(job, run.context_name, run.overrides, run.given_connections)
     try:
         with transaction.atomic():
-            execution = _create_and_enqueue(
-                job,
-                resolved=resolved,
-                overrides=overrides,
-                trigger=trigger,
-                user=user,
-                parent=parent,
-                attempt=attempt,
-                scheduled_for=scheduled_for,
-                idempotency_key=idempotency_key,
-                delay_seconds=delay_seconds,
-                enqueue_task=enqueue_task,
-            )
+            execution = _create_and_enqueue(job, run, resolved, enqueue_task)
     except IntegrityError:
         # A concurrent request with the same idempotency key (or scheduled time) won.
         existing = Execution.objects.filter(job=job)
-        if idempotency_key:
-            existing = existing.filter(idempotency_key=idempotency_key).first()
-        elif scheduled_for:
-            existing = existing.filter(scheduled_for=scheduled_for).first()
+        if run.idempotency_key:
+            existing = existing.filter(idempotency_key=run.idempotency_key).first()
+        elif run.scheduled_for:
+            existing = existing.filter(scheduled_for=run.scheduled_for).first()
         if existing is None:
             raise
         return existing, False
     return execution, True
 
 
-def _create_and_enqueue(
-    job,
-    *,
-    resolved,
-    overrides,
-    trigger,
-    user,
-    parent,
-    attempt,
-    scheduled_for,
-    idempotency_key,
-    delay_seconds,
-    enqueue_task,
-) -> Execution:
+def _create_and_enqueue(job: Job, run: RunRequest, resolved, enqueue_task: bool) -> Execution:
     # Lock the job row so concurrent starts count active runs one at a time
     # (on SQLite the IMMEDIATE transaction already serializes writers).
     Job.objects.select_for_update().filter(pk=job.pk).first()
@@ -181,29 +159,30 @@ def _create_and_enqueue(
             details={"active_executions": [row["id"] for row in active], "max_concurrent": limit},
         )
     now = timezone.now()
+    delay = run.delay_seconds
     execution = Execution.objects.create(
         job=job,
         job_version=version_for_run(job).number,
         context=resolved.context,
         context_name=resolved.context_name or "",
         parameters=resolved.parameters,
-        encrypted_overrides=crypto.encrypt(json.dumps(overrides)) if overrides else "",
-        trigger=trigger,
-        started_by=user,
-        parent=parent,
-        attempt=attempt,
-        scheduled_for=scheduled_for,
-        idempotency_key=idempotency_key or None,
+        encrypted_overrides=crypto.encrypt(json.dumps(run.overrides)) if run.overrides else "",
+        trigger=run.trigger,
+        started_by=run.user,
+        parent=run.parent,
+        attempt=run.attempt,
+        scheduled_for=run.scheduled_for,
+        idempotency_key=run.idempotency_key or None,
         queued_at=now,
-        not_before=now + timedelta(seconds=delay_seconds) if delay_seconds else None,
+        not_before=now + timedelta(seconds=delay) if delay else None,
     )
     ExecutionEvent.objects.create(
         execution=execution,
-        action="retry" if trigger == Trigger.RETRY else ("restart" if parent else "start"),
+        action="retry" if run.trigger == Trigger.RETRY else ("restart" if run.parent else "start"),
         to_state=State.QUEUED,
-        by=user.get_username() if user else trigger,
-        user=user,
-        message=f"queued ({trigger})" + (f", starts after {delay_seconds}s" if delay_seconds else ""),
+        by=run.user.get_username() if run.user else run.trigger,
+        user=run.user,
+        message=f"queued ({run.trigger})" + (f", starts after {delay}s" if delay else ""),
     )
     if enqueue_task:
         enqueue(execution)
@@ -234,54 +213,6 @@ def saved_overrides(execution: Execution) -> dict | None:
     )
 
 
-# --- control requests ----------------------------------------------------------
-
-# Which states each action can act on, to pick the execution when none is named.
-ACTION_STATES = {
-    Action.PAUSE: [State.RUNNING],
-    Action.RESUME: [State.PAUSING, State.PAUSED],
-    Action.STOP: list(ACTIVE_STATES),
-}
-
-
-def target_execution(job: Job, action: str, execution_id=None) -> Execution:
-    """The execution an action applies to: the one named, else the job's only candidate."""
-    active = job.executions.filter(state__in=ACTIVE_STATES)
-    if execution_id is not None:
-        execution = active.filter(pk=execution_id).first()
-        if execution is None:
-            raise Conflict(f"Job {job.name!r} has no active execution #{execution_id} to {action}.")
-        return execution
-    candidates = list(active.filter(state__in=ACTION_STATES[action]).order_by("id"))
-    if not candidates:
-        states = " or ".join(ACTION_STATES[action])
-        raise Conflict(f"Job {job.name!r} has no {states} execution to {action}.")
-    if len(candidates) > 1:
-        ids = [c.pk for c in candidates]
-        raise Conflict(
-            f'Job {job.name!r} has {len(ids)} executions to {action}; name one with "execution".',
-            details={"executions": ids},
-        )
-    return candidates[0]
-
-
-def request_action(job: Job, action: str, user, execution_id=None) -> Execution:
-    execution = target_execution(job, action, execution_id)
-    request = {
-        Action.PAUSE: execution.request_pause,
-        Action.RESUME: execution.request_resume,
-        Action.STOP: execution.request_stop,
-    }[action]
-    if not request(user):
-        raise Conflict(f"Execution #{execution.pk} is {execution.state}; it cannot {action} now.")
-    if execution.state == State.STOPPED:
-        # Stopped before any worker took it: nobody else will announce its end.
-        from execution.signals import after_finish  # signals -> scheduling -> control
-
-        after_finish(execution)
-    return execution
-
-
 def restart_execution(
     job: Job, user, execution_id=None, context_name=None, overrides=None, trigger=Trigger.API
 ):
@@ -301,11 +232,13 @@ def restart_execution(
         )
     execution, _ = start_execution(
         job,
-        context_name=context_name or old.context_name or None,
-        overrides=overrides if overrides is not None else saved_overrides(old),
-        trigger=trigger,
-        user=user,
-        parent=old,
+        RunRequest(
+            context_name=context_name or old.context_name or None,
+            overrides=overrides if overrides is not None else saved_overrides(old),
+            trigger=trigger,
+            user=user,
+            parent=old,
+        ),
     )
     return execution
 

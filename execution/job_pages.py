@@ -20,7 +20,7 @@ from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pages import can_control, page, require_control
 from execution import stats
-from execution.control import start_execution
+from execution.control import RunRequest, start_execution
 from execution.models import ACTIVE_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
 from jobs.access import may_edit_job, visible_jobs, visible_links
@@ -165,10 +165,12 @@ def job_start(request, job_id):
     try:
         execution, _ = start_execution(
             job,
-            context_name=form.cleaned_data["context"] or None,
-            overrides=form.cleaned_data["parameters"],
-            trigger=Trigger.UI,
-            user=request.user,
+            RunRequest(
+                context_name=form.cleaned_data["context"] or None,
+                overrides=form.cleaned_data["parameters"],
+                trigger=Trigger.UI,
+                user=request.user,
+            ),
         )
     except RunInputError as error:
         form.add_run_errors(error.details)

@@ -19,7 +19,8 @@ from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pages import can_control, page, require_control
 from execution import stats
-from execution.control import request_action, restart_execution
+from execution.control import restart_execution
+from execution.lifecycle import request_action
 from execution.models import Action, Execution, State, Trigger
 from jobs.access import visible_jobs
 

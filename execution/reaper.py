@@ -26,6 +26,7 @@ from django_q.models import Schedule
 from contexts.models import Credential
 from execution.engine import temporaries
 from execution.engine.temporaries import Temporary
+from execution.lifecycle import run_finished
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, LogLevel
 
 logger = logging.getLogger("execution.reaper")
@@ -68,8 +69,6 @@ def abandonment_reason(execution: Execution) -> str | None:
 
 def reap_abandoned_executions() -> list[int]:
     """Fail (and retry, when the job allows) every run whose worker is gone."""
-    from execution.signals import after_finish
-
     reaped = []
     held = Execution.objects.select_related("job").filter(state__in=ACTIVE_STATES).exclude(worker_id="")
     for execution in held:
@@ -83,7 +82,7 @@ def reap_abandoned_executions() -> list[int]:
         if reaped_now:
             logger.warning("Execution %s: %s", execution.pk, reason)
             log_removal(execution, *remove_leftovers(execution))
-            after_finish(execution)
+            run_finished(execution)
             reaped.append(execution.pk)
     sweep_leftovers()
     return reaped

@@ -24,7 +24,7 @@ from accounts.access import visible_wherever
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
-from execution.control import saved_overrides, start_execution
+from execution.control import RunRequest, saved_overrides, start_execution
 from execution.models import FINISHED_STATES, Execution, LogLevel, State, Trigger
 from jobs.models import Job, JobDependency
 
@@ -87,7 +87,9 @@ def start_scheduled_run(job_id: int, scheduled_for: str | None = None) -> Execut
         return None
     intended = parse_datetime(scheduled_for) if scheduled_for else timezone.now()
     try:
-        execution, created = start_execution(job, trigger=Trigger.SCHEDULE, scheduled_for=intended)
+        execution, created = start_execution(
+            job, RunRequest(trigger=Trigger.SCHEDULE, scheduled_for=intended)
+        )
     except START_PROBLEMS as error:
         logger.warning("Scheduled run of job %s for %s not started: %s", job.name, intended, error)
         return None
@@ -110,13 +112,15 @@ def schedule_retry(execution: Execution) -> Execution | None:
     try:
         retry, _ = start_execution(
             execution.job,
-            context_name=execution.context_name or None,
-            overrides=saved_overrides(execution),
-            trigger=Trigger.RETRY,
-            user=execution.started_by,
-            parent=execution.first_attempt,
-            attempt=execution.attempt + 1,
-            delay_seconds=config["retry_delay_seconds"],
+            RunRequest(
+                context_name=execution.context_name or None,
+                overrides=saved_overrides(execution),
+                trigger=Trigger.RETRY,
+                user=execution.started_by,
+                parent=execution.first_attempt,
+                attempt=execution.attempt + 1,
+                delay_seconds=config["retry_delay_seconds"],
+            ),
         )
     except START_PROBLEMS as error:
         execution.add_log(LogLevel.ERROR, f"Retry not started: {error}")
@@ -151,7 +155,8 @@ def start_downstream_jobs(execution: Execution) -> list[Execution]:
         named = visible_wherever(link.downstream, execution.job)
         try:
             downstream, _ = start_execution(
-                link.downstream, context_name=execution.context_name or None, trigger=Trigger.DEPENDENCY
+                link.downstream,
+                RunRequest(context_name=execution.context_name or None, trigger=Trigger.DEPENDENCY),
             )
         except START_PROBLEMS as error:
             logger.warning(

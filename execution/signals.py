@@ -1,34 +1,20 @@
-"""What happens around runs: after one ends, when a job is saved or deleted,
-and when a worker process starts."""
+"""Receivers of Django's and django-q2's signals: a job saved or deleted, a
+rejects file's row deleted, a worker process started. (What happens when a run
+ends is execution.lifecycle.)"""
 
 import logging
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 from django_q.models import Schedule
 from django_q.signals import post_spawn
 
-from execution.models import Execution, ExecutionRejects
-from execution.scheduling import schedule_name, schedule_retry, start_downstream_jobs, sync_job_schedule
+from execution.models import ExecutionRejects
+from execution.reaper import ensure_reaper_schedule, reap_abandoned_executions
+from execution.scheduling import schedule_name, sync_job_schedule
 from jobs.models import Job
 
 logger = logging.getLogger("execution")
-
-# Sent once a run has reached stopped, succeeded or failed.
-# Arguments: execution, retry (the retry execution queued for it, or None).
-execution_finished = Signal()
-
-
-def after_finish(execution: Execution) -> None:
-    retry = schedule_retry(execution)
-    execution_finished.send(sender=Execution, execution=execution, retry=retry)
-
-
-@receiver(execution_finished)
-def start_dependent_jobs(sender, execution, retry, **kwargs):
-    # A run that will be retried has not really ended yet.
-    if retry is None:
-        start_downstream_jobs(execution)
 
 
 @receiver(post_save, sender=Job)
@@ -51,8 +37,8 @@ def remove_rejects_file(sender, instance, **kwargs):
 def prepare_worker(sender, proc_name, **kwargs):
     """A django-q2 worker process started (or replaced a dead one): reap runs
     whose worker is gone, and load the engine before the first task."""
-    from execution.engine import runner  # noqa: F401  (import cost paid here, not in a run's latency)
-    from execution.reaper import ensure_reaper_schedule, reap_abandoned_executions
+    # Imported here for its cost only: the web process never needs the engine's runner.
+    from execution.engine import runner  # noqa: F401
 
     try:
         ensure_reaper_schedule()

@@ -1,9 +1,9 @@
 """django-q2 entry points (the `func` of every task and schedule we enqueue)."""
 
+from execution.lifecycle import run_finished
 from execution.models import FINISHED_STATES, Execution
 from execution.reaper import reap_abandoned_executions as _reap
 from execution.scheduling import start_scheduled_run
-from execution.signals import after_finish
 from execution.worker import run_execution as _run
 
 
@@ -13,7 +13,7 @@ def run_execution(execution_id: int) -> str:
     saw to those itself)."""
     outcome = _run(execution_id)
     if outcome in FINISHED_STATES:
-        after_finish(Execution.objects.select_related("job").get(pk=execution_id))
+        run_finished(Execution.objects.select_related("job").get(pk=execution_id))
     return outcome
 
 

@@ -22,8 +22,9 @@ from contexts.resolution import RunInputError
 from etlsite.caching import cached
 from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
-from execution.control import record_start, request_action, restart_execution, start_execution
+from execution.control import RunRequest, record_start, restart_execution, start_execution
 from execution.filters import ExecutionEventFilterSet, ExecutionFilterSet
+from execution.lifecycle import request_action
 from execution.models import ACTIVE_STATES, LEVEL_ORDER, Execution, ExecutionEvent, Trigger
 from execution.serializers import (
     ControlSerializer,
@@ -92,11 +93,13 @@ class StartView(ControlMixin, APIView):
         try:
             execution, created = start_execution(
                 job,
-                context_name=body.validated_data.get("context") or None,
-                overrides=body.validated_data["parameters"],
-                trigger=Trigger.API,
-                user=request.user,
-                idempotency_key=request.headers.get("Idempotency-Key") or None,
+                RunRequest(
+                    context_name=body.validated_data.get("context") or None,
+                    overrides=body.validated_data["parameters"],
+                    trigger=Trigger.API,
+                    user=request.user,
+                    idempotency_key=request.headers.get("Idempotency-Key") or None,
+                ),
             )
         except (RunInputError, CredentialKeyError) as error:
             raise _bad_run_input(error) from None

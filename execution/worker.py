@@ -22,10 +22,11 @@ from django.db import connection
 
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError, redact, resolve_run_inputs
-from execution.control import saved_overrides, start_execution
+from execution.control import RunRequest, saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import RunContext, run_job
 from execution.engine.temporaries import Temporary, Tracker
+from execution.lifecycle import run_finished
 from execution.models import (
     FINISHED_STATES,
     Execution,
@@ -324,19 +325,19 @@ def run_in_foreground(
     """`manage.py runjob`: record an Execution (trigger `cli`) and run it in this
     process, with the same checks, records, retries and downstream jobs as a
     queued run. Raises RunInputError / Conflict like the API's start."""
-    from execution.signals import after_finish
-
     execution, _ = start_execution(
         job,
-        context_name=context_name,
-        overrides=overrides,
-        trigger=Trigger.CLI,
-        user=user,
+        RunRequest(
+            context_name=context_name,
+            overrides=overrides,
+            trigger=Trigger.CLI,
+            user=user,
+            given_connections=given_connections,
+        ),
         enqueue_task=False,
-        given_connections=given_connections,
     )
     worker_id = this_worker_id()
     claimed = execution.claim(worker_id)
     if claimed and run_claimed(execution, worker_id, on_progress, given_connections) != ABANDONED:
-        after_finish(execution)
+        run_finished(execution)
     return Execution.objects.get(pk=execution.pk)

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from execution.control import request_action, start_execution
+from execution.control import RunRequest, start_execution
+from execution.lifecycle import request_action
 from execution.models import Action, Execution, this_worker_id
 from tests.api_base import assert_error_body
 
@@ -89,7 +90,7 @@ def test_statistics_count_runs_by_state_and_sum_the_rows(reader_client, copy_job
 
 
 def test_the_timeline_lists_every_state_change_and_request_with_who(reader_client, copy_job, operator):
-    execution, _ = start_execution(copy_job, user=operator)
+    execution, _ = start_execution(copy_job, RunRequest(user=operator))
     execution.claim(this_worker_id())
     request_action(copy_job, Action.STOP, operator)
     body = reader_client.get(f"/api/v1/jobs/{copy_job.pk}/timeline").json()

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from execution.control import start_execution
+from execution.lifecycle import run_finished
 from execution.models import Execution, this_worker_id
 from execution.reaper import REAPER_SCHEDULE, ensure_reaper_schedule, reap_abandoned_executions
-from execution.signals import after_finish
 from execution.worker import ABANDONED, run_claimed
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_a_worker_that_comes_back_after_being_reaped_abandons_the_run(copy_job, 
     execution, _ = start_execution(copy_job)
     execution.claim(this_worker_id())
     assert execution.fail_abandoned("the worker went quiet")
-    after_finish(execution)
+    run_finished(execution)
     assert run_claimed(execution, this_worker_id()) == ABANDONED
     assert Execution.objects.get(pk=execution.pk).state == "failed"
     assert Execution.objects.filter(parent=execution).count() == 1, "retried once, by the reaper's side"

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from execution.control import start_execution
+from execution.lifecycle import run_finished
 from execution.models import Execution, this_worker_id
-from execution.signals import after_finish
 from execution.worker import run_claimed
 from tests.execution.conftest import csv_copy_components, make_job, run_queued
 
@@ -55,5 +55,5 @@ def test_succeeded_and_stopped_runs_are_not_retried(copy_job):
     stopped.claim(this_worker_id())
     stopped.request_stop(None)
     assert run_claimed(stopped, this_worker_id()) == "stopped"
-    after_finish(stopped)
+    run_finished(stopped)
     assert Execution.objects.count() == 2

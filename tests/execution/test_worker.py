@@ -5,7 +5,7 @@ from django_q.models import OrmQ
 
 from contexts.models import Parameter
 from contexts.resolution import RunInputError
-from execution.control import start_execution
+from execution.control import RunRequest, start_execution
 from execution.models import Execution
 from execution.tasks import run_execution
 from execution.worker import run_in_foreground
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(job, **options) -> Execution:
-    return run_queued(start_execution(job, **options)[0].pk)
+    return run_queued(start_execution(job, RunRequest(**options))[0].pk)
 
 
 def test_a_duplicate_delivery_of_the_task_does_not_run_again(copy_job):
@@ -51,7 +51,7 @@ def test_a_secret_parameter_outside_a_secret_field_fails_the_run_without_showing
     token = Parameter(context=context_dev, name="token", type="string", value="plain")
     token.save()
     job = make_job("leaky", csv_copy_components(source="${token}/in.csv"))
-    execution, _ = start_execution(job, context_name="dev")
+    execution, _ = start_execution(job, RunRequest(context_name="dev"))
     # Made secret after the run was queued: the worker checks again.
     token.type = "secret"
     token.set_value("hunter2-very-secret")
@@ -70,7 +70,7 @@ def test_starting_with_a_secret_in_a_file_path_is_refused(data_root, context_dev
     secret.save()
     job = make_job("leaky", csv_copy_components(source="${token}/in.csv"))
     with pytest.raises(RunInputError) as refused:
-        start_execution(job, context_name="dev")
+        start_execution(job, RunRequest(context_name="dev"))
     assert list(refused.value.details) == ["components.rows.config.path"]
     assert "hunter2" not in str(refused.value)
     assert not Execution.objects.exists()
