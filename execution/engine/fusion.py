@@ -69,7 +69,7 @@ def segments(order: list[str], instances: dict, consumers: dict, inputs: dict) -
     found = []
     taken: set[str] = set()
     for name in order:
-        if name in taken or not isinstance(instances[name], FUSABLE):
+        if name in taken or not isinstance(instances.get(name), FUSABLE):
             continue
         chain = [name]
         filters = isinstance(instances[name], Filter)
@@ -78,7 +78,7 @@ def segments(order: list[str], instances: dict, consumers: dict, inputs: dict) -
             if len(following) != 1:
                 break
             successor, _reference = following[0]
-            candidate = instances[successor]
+            candidate = instances.get(successor)
             if not isinstance(candidate, FUSABLE) or len(inputs[successor]) != 1:
                 break
             if isinstance(candidate, Filter):

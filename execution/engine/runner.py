@@ -268,14 +268,14 @@ class _Run:
             counters.seconds += time.monotonic() - started
             counters.batches += 1
             counters.bytes_read = source.bytes_read
-            if name in self.pushed:
+            if self._filters_inside(name):
                 self._deliver_filtered(name, batch)
             else:
                 counters.rows_out += batch.height
                 self._deliver(name, MAIN_PORT, batch)
             self._heartbeat()
         counters.bytes_read = source.bytes_read
-        if name in self.pushed:
+        if self._filters_inside(name):
             self._deliver_filtered(name, None)
         self.exhausted.add(name)
         self._log("info", name, f"Read {counters.rows_out} rows.")
@@ -285,6 +285,12 @@ class _Run:
         for consumer, reference in self.consumers.get(name, ()):
             if split_input(reference)[1] == port:
                 self._push(consumer, reference, batch)
+
+    def _filters_inside(self, name: str) -> bool:
+        """The source evaluates its filter in its scan: it drops
+        `pushed_filter` when it finds that unsafe, and the filter then runs
+        after it as usual."""
+        return name in self.pushed and self.instances[name].pushed_filter is not None
 
     def _deliver_filtered(self, name: str, batch: pl.DataFrame | None):
         """A batch a source yields with its filter evaluated in its scan: the

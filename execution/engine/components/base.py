@@ -218,7 +218,7 @@ class Accumulator:
 
     def lazy(self) -> pl.LazyFrame:
         """Everything added so far, as a plan over the spilled files and the held batches."""
-        frames = [pl.scan_ipc(path, memory_map=True) for path in self.spilled]
+        frames = [pl.scan_ipc(path) for path in self.spilled]
         if self.parts:
             frames.append(pl.concat(self.parts, how="vertical_relaxed").lazy())
         return pl.concat(frames, how="vertical_relaxed") if frames else pl.LazyFrame()

@@ -170,6 +170,7 @@ class ParquetSource(FileSource):
         try:
             filtered, _schema = self.pushed_filter.lazy(scan, self.scan_schema)
         except EngineError:
+            self.pushed_filter = None  # the run sends the batches through the filter instead
             return None
         return filtered
 

@@ -394,13 +394,15 @@ class Join(Transform):
             if input_name == self.right_input:
                 return frozenset(self.right_on)
             return wanted | set(self.left_on)
+        # `v_right` comes from a right `v` that clashes with a left `v`: both
+        # sides read `v` (the left side keeps every name the right side keeps,
+        # so the clash, and the suffix, stay). The suffixed name itself is
+        # not asked of either side, which would then read every column.
         suffix = self.config.get("suffix", "_right")
-        unsuffixed = {c.removesuffix(suffix) for c in wanted if c.endswith(suffix)}
-        right = wanted | unsuffixed | set(self.right_on)
+        suffixed = {c for c in wanted if c.endswith(suffix)}
+        right = (wanted - suffixed) | {c.removesuffix(suffix) for c in suffixed} | set(self.right_on)
         if input_name == self.right_input:
             return frozenset(right)
-        # The left side keeps every name the right side keeps, so that a right
-        # column that clashes with a left one still gets the suffix.
         return frozenset(right | set(self.left_on))
 
     def process(self, batch, input_name):
