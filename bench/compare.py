@@ -102,7 +102,12 @@ class Bench:
             "SECRET_KEY": "bench-only",
             "ETL_CREDENTIALS_KEY": "YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=",
             "DEBUG": "false",
+            # Bytecode as an installed site has it (written once, in the bench's
+            # folder): this session may forbid writing it, which would make every
+            # process compile its modules again, the tools' and etlsite's alike.
+            "PYTHONPYCACHEPREFIX": str(self.home / "pycache"),
         }
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.pg = psycopg.connect(PG_URL, autocommit=True)
         self.my = _mysql_connect(MYSQL_URL, database=None)
 
