@@ -5,7 +5,11 @@ depth-first through the graph (transforms emit, sinks write) before the next
 is read, so streaming paths hold about one batch per component. Blocking
 transforms (sort, aggregate, the right side of a join) keep their input and
 emit when all their inputs have finished. Sources feeding the right side of a
-join are read first, so the left side can stream.
+join are read first, so the left side can stream. Before any row moves, the
+run plans (planning.py, fusion.py): sources read only the columns the graph
+uses, a filter right after a Parquet source runs inside its scan, and runs
+of filter/derive/select become one Polars lazy plan per batch, with each
+member's counters kept exact.
 
 Commit protocol: when every source is exhausted and nothing failed, every
 sink `prepare`s (the work that can still fail), then every sink commits. On
