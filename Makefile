@@ -10,7 +10,7 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 WEB_THREADS ?= 1
 
-.PHONY: run test lint format install install-dev setup clean screenshots
+.PHONY: run serve port-free test lint format install install-dev setup clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,13 +34,21 @@ setup: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py initialize
+	$(PY) manage.py demo_data
 
-# Web server and one background worker; Ctrl-C stops both.
-run: setup
-	@echo "etlsite on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(VENV)/bin/gunicorn etlsite.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --access-logfile -
+# A local development server: the web app and one background worker; Ctrl-C
+# stops both (etlsite/devserver.py says why it is not a shell trap). The port
+# is checked first, before anything is installed or migrated. Production runs
+# the same two processes under a supervisor: docs/operations.md.
+run: port-free setup serve
+
+port-free:
+	@$(PYTHON) etlsite/devserver.py check-port $(HOST) $(PORT)
+
+# Only the servers, on an installed and migrated checkout (`make run` without setup).
+serve:
+	@$(PY) etlsite/devserver.py serve $(HOST) $(PORT) -- \
+	  $(VENV)/bin/gunicorn etlsite.wsgi --workers $(WEB_WORKERS) --threads $(WEB_THREADS) --access-logfile -
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -54,9 +62,11 @@ format: install-dev
 test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-# The authoring screenshots in docs/ui.md, written on purpose (tests never touch docs/screenshots/).
+# The screenshots README.md and docs/ui.md show, written on purpose: tests
+# write theirs to a temporary folder, so `make test` leaves `git status` clean.
 screenshots: install-dev
-	PLAYWRIGHT_CHROMIUM_EXECUTABLE=/usr/bin/chromium $(VENV)/bin/pytest tests/ui/docs_screenshots.py -p no:cacheprovider -q
+	ETL_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots PLAYWRIGHT_CHROMIUM_EXECUTABLE=/usr/bin/chromium \
+	  $(VENV)/bin/pytest tests/ui/docs_screenshots.py tests/ui/test_browser.py -p no:cacheprovider -q
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

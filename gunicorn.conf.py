@@ -23,3 +23,8 @@ def on_starting(server):
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
+
+
+graceful_timeout = (
+    5  # a stop (Ctrl-C, SIGTERM) waits at most this long for requests: make run stops in under 10 s
+)

@@ -23,6 +23,11 @@ urlpatterns = [
     path("jobs/<int:job_id>/start/", job_pages.job_start, name="page-job-start"),
     path("executions/", execution_pages.execution_list, name="page-executions"),
     path("executions/<int:execution_id>/", execution_pages.execution_detail, name="page-execution"),
+    path(
+        "executions/<int:execution_id>/throughput/",
+        execution_pages.execution_throughput,
+        name="page-execution-throughput",
+    ),
     re_path(
         r"^executions/(?P<execution_id>\d+)/(?P<action>pause|resume|stop|restart)/$",
         execution_pages.execution_control,

@@ -325,6 +325,27 @@ Q_CLUSTER = {
     "label": "Background tasks",
 }
 
+# --- Notifications (docs/monitoring.md#notifications) ------------------------------
+
+# Email goes through Django's email backend; SMTP by default (docs/operations.md).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(ETL_HOME / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="etlsite@localhost")
+# Hosts webhooks may be sent to (`hooks.example.com`, `.example.com` for a domain); empty: any.
+ETL_WEBHOOK_ALLOWED_HOSTS = env.list("ETL_WEBHOOK_ALLOWED_HOSTS", default=[])
+# Seconds one webhook attempt may wait on the endpoint.
+ETL_NOTIFY_TIMEOUT_SECONDS = env.float("ETL_NOTIFY_TIMEOUT_SECONDS", default=5.0)
+# Attempts per notification, and the first retry's delay (each next one waits 4x longer).
+ETL_NOTIFY_MAX_ATTEMPTS = env.int("ETL_NOTIFY_MAX_ATTEMPTS", default=5)
+ETL_NOTIFY_RETRY_SECONDS = env.float("ETL_NOTIFY_RETRY_SECONDS", default=30.0)
+
 # --- Production hardening -----------------------------------------------------
 
 if not DEBUG:

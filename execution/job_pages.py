@@ -19,9 +19,9 @@ from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pages import can_control, page, require_control
-from execution import stats
+from execution import charts, stats
 from execution.control import RunRequest, start_execution
-from execution.models import ACTIVE_STATES, Execution, Trigger
+from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, Trigger
 from execution.scheduling import next_occurrence
 from jobs.access import may_edit_job, visible_jobs, visible_links
 from jobs.graph_picture import graph_picture, kind_of
@@ -29,6 +29,8 @@ from jobs.models import Job, JobDependency
 
 RECENT_RUNS = 10
 HISTORY_ROWS = 20
+TREND_RUNS = 50
+STATE_CSS = {"succeeded": "ok", "failed": "failed", "stopped": "stopped"}
 
 
 # --- the job list -------------------------------------------------------------------
@@ -145,8 +147,46 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "start_form": start_form,
         "can_preview": may_edit_job(request.user, job),
         "versions": job.versions.order_by("-number")[:HISTORY_ROWS],
+        **run_trend(job),
     }
     return render(request, "jobs/job_detail.html", context, status=status)
+
+
+def run_trend(job: Job) -> dict:
+    """Duration and rows read of the last TREND_RUNS finished runs, oldest first."""
+    finished = (
+        job.executions.filter(state__in=FINISHED_STATES, started_at__isnull=False, finished_at__isnull=False)
+        .order_by("-id")
+        .values("id", "state", "started_at", "finished_at", "rows_read")[:TREND_RUNS]
+    )
+    runs = []
+    for run in reversed(finished):
+        seconds = round((run["finished_at"] - run["started_at"]).total_seconds(), 3)
+        title = (
+            f"#{run['id']} {run['state']}: {charts.human_duration(seconds)}, {run['rows_read']:,} rows read"
+        )
+        runs.append({**run, "duration_seconds": seconds, "title": title})
+    if not runs:
+        return {"trend": [], "duration_chart": None, "rows_chart": None}
+
+    def label(run):
+        return f"#{run['id']}"
+
+    return {
+        "trend": runs,
+        "duration_chart": charts.bars(
+            runs,
+            "duration_seconds",
+            f"Duration of the last {len(runs)} finished runs",
+            ticks=charts.duration_ticks,
+            y_label=charts.tick_duration,
+            css_of=lambda run: STATE_CSS[run["state"]],
+            label_of=label,
+        ),
+        "rows_chart": charts.bars(
+            runs, "rows_read", f"Rows read by the last {len(runs)} finished runs", label_of=label
+        ),
+    }
 
 
 def _settings(config: dict) -> list[tuple[str, str]]:
@@ -187,5 +227,6 @@ def job_start(request, job_id):
         execution,
         after={"job": job.name, "context": execution.context_name, "parameters": execution.parameters},
     )
-    messages.success(request, f"Execution #{execution.pk} of {job.name} is queued.")
+    # Tagged so the execution page's live.js takes it away once the run started.
+    messages.success(request, f"Execution #{execution.pk} of {job.name} is queued.", extra_tags="run-queued")
     return redirect("page-execution", execution_id=execution.pk)

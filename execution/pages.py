@@ -1,8 +1,10 @@
 """HTML pages for executions: the history (filters, pagination) and one run
-(progress, counters, log tail, errors, rejects, timeline) with its controls.
+(progress, counters, throughput chart, component timeline, log tail, errors,
+rejects, state timeline) with its controls.
 
-Live updates come from static/etlsite/live.js polling the JSON API; these
-views only render the state at load time. Controls call the same services as
+Live updates come from static/etlsite/live.js polling the JSON API (and the
+throughput chart's fragment, `execution_throughput`); these views render the
+state at load time. Controls call the same services as
 the API (`execution.control`) and are audited.
 """
 
@@ -18,7 +20,7 @@ from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pages import can_control, page, require_control
-from execution import stats
+from execution import charts, stats
 from execution.control import restart_execution
 from execution.lifecycle import request_action
 from execution.models import Action, Execution, State, Trigger
@@ -128,11 +130,17 @@ def _render_execution(request, execution: Execution, status: int = 200):
         }
         for item in execution.rejects.all()
     ]
+    metrics = stats.metrics_of(execution)
+    progress = stats.progress_of(execution)
     context = {
         "section": "executions",
         "execution": execution,
-        "progress": stats.progress_of(execution),
-        "metrics": stats.metrics_of(execution),
+        "progress": progress,
+        "metrics": metrics,
+        **throughput_context(metrics),
+        "component_timeline": None
+        if execution.is_active
+        else charts.component_timeline(execution.counters, metrics["duration_seconds"]),
         "logs": logs,
         "last_log_id": logs[-1].pk if logs else 0,
         "logs_cut": len(logs) == LOG_TAIL_LINES,
@@ -143,6 +151,19 @@ def _render_execution(request, execution: Execution, status: int = 200):
         "can_control": can_control(request.user),
     }
     return render(request, "execution/execution_detail.html", context, status=status)
+
+
+def throughput_context(metrics: dict) -> dict:
+    points = metrics["throughput"]
+    return {"throughput": points, "throughput_chart": charts.throughput_chart(points)}
+
+
+@page
+def execution_throughput(request, execution_id):
+    """The throughput chart and its table alone: live.js swaps it in while the run goes on."""
+    execution = _find(request, execution_id)
+    context = {"execution": execution, **throughput_context(stats.metrics_of(execution))}
+    return render(request, "execution/includes/throughput.html", context)
 
 
 @require_POST

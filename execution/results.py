@@ -1,5 +1,7 @@
 """Turning the engine's progress and results into what an Execution stores."""
 
+import time
+
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -16,15 +18,43 @@ REJECT_SAMPLE_ROWS = 5
 run_metrics_saved = Signal()
 
 
+class ThroughputSamples:
+    """[seconds since the run started, rows read so far] pairs, kept in the
+    Execution's `progress` ("samples") at each heartbeat: the execution page
+    draws rows per second over time from them. At most one a second; past
+    MAX_POINTS every other one goes and the spacing doubles, so a run of any
+    length keeps a few hundred points."""
+
+    EVERY_SECONDS = 1.0
+    MAX_POINTS = 240
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.every = self.EVERY_SECONDS
+        self.points: list[list[float]] = [[0.0, 0]]
+
+    def add(self, rows_read: int, *, last: bool = False) -> list[list[float]]:
+        seconds = round(time.monotonic() - self.started, 2)
+        if last or seconds - self.points[-1][0] >= self.every:
+            self.points.append([seconds, rows_read])
+        if len(self.points) > self.MAX_POINTS:
+            self.points = self.points[:-1:2] + self.points[-1:]
+            self.every *= 2
+        return self.points
+
+
 def sink_names(components: list[dict]) -> set[str]:
     return {c["name"] for c in components if get_spec(c["type"]).kind == SINK}
 
 
-def progress_fields(progress: Progress, sinks: set[str]) -> dict:
+def progress_fields(progress: Progress, sinks: set[str], samples: list | None = None) -> dict:
     """The Execution fields a heartbeat (or the end of a run) updates."""
     counters = progress.components
+    shown = {"percent": progress.percent, "rows_read": progress.rows_read}
+    if samples:
+        shown["samples"] = samples
     return {
-        "progress": {"percent": progress.percent, "rows_read": progress.rows_read},
+        "progress": shown,
         "counters": counters,
         "rows_read": progress.rows_read,
         "rows_written": sum(c["rows_in"] for name, c in counters.items() if name in sinks),
@@ -32,10 +62,17 @@ def progress_fields(progress: Progress, sinks: set[str]) -> dict:
     }
 
 
-def save_result(execution: Execution, result: RunResult, sinks: set[str], secrets: list[str]) -> None:
+def save_result(
+    execution: Execution,
+    result: RunResult,
+    sinks: set[str],
+    secrets: list[str],
+    samples: ThroughputSamples | None = None,
+) -> None:
     """Counters, custom metrics and reject files of a finished run."""
     files = [_write_rejects(execution, component, rows) for component, rows in result.rejects.items()]
-    fields = progress_fields(result.progress, sinks)
+    points = samples.add(result.progress.rows_read, last=True) if samples else None
+    fields = progress_fields(result.progress, sinks, points)
     fields["progress"]["percent"] = 100.0
     with transaction.atomic():
         Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)

@@ -47,6 +47,12 @@ class ExecutionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, execution):
+        data = super().to_representation(execution)
+        # The throughput samples are the metrics route's "throughput", not every listing's.
+        data["progress"] = {k: v for k, v in data["progress"].items() if k != "samples"}
+        return data
+
 
 class ExecutionLogSerializer(serializers.ModelSerializer):
     class Meta:

@@ -9,6 +9,7 @@ from croniter import croniter
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
+from execution.charts import throughput_points
 from execution.models import Execution, State
 from jobs.models import Job
 
@@ -27,9 +28,44 @@ def rows_per_second(rows: int, seconds: float | None) -> float | None:
     return round(rows / seconds, 1) if seconds else None
 
 
+# Time spent in these after the start is not running time: paused, or queued
+# again after a resume until its worker takes it back.
+NOT_RUNNING = (State.PAUSED, State.QUEUED)
+
+
+def paused_seconds(execution: Execution, now: datetime | None = None) -> float:
+    """How long the run stood still since it started (from its state events)."""
+    if not execution.started_at:
+        return 0.0
+    changes = (
+        execution.events.filter(created_at__gte=execution.started_at)
+        .exclude(to_state="")
+        .order_by("id")
+        .values_list("created_at", "to_state")
+    )
+    total, since = 0.0, None
+    for at, state in changes:
+        if state in NOT_RUNNING and since is None:
+            since = at
+        elif state not in NOT_RUNNING and since is not None:
+            total += (at - since).total_seconds()
+            since = None
+    if since is not None:
+        total += ((execution.finished_at or now or timezone.now()) - since).total_seconds()
+    return round(total, 3)
+
+
 def progress_of(execution: Execution) -> dict:
+    """Elapsed time, the rate and the time left count running time only: they
+    stand still while the run is paused."""
     percent = execution.progress.get("percent")
-    elapsed = execution.duration_seconds
+    # One "now" for both: while paused they grow together and elapsed stays put.
+    now = timezone.now()
+    duration = None
+    if execution.started_at:
+        duration = round(((execution.finished_at or now) - execution.started_at).total_seconds(), 3)
+    paused = paused_seconds(execution, now) if duration else 0.0
+    elapsed = None if duration is None else round(max(duration - paused, 0.0), 3)
     eta = None
     if execution.is_active and percent and elapsed and 0 < percent < 100:
         eta = round(elapsed * (100 - percent) / percent, 1)
@@ -41,9 +77,12 @@ def progress_of(execution: Execution) -> dict:
         "rows_written": execution.rows_written,
         "rows_rejected": execution.rows_rejected,
         "elapsed_seconds": elapsed,
+        "paused_seconds": paused,
         "eta_seconds": eta,
         "rows_per_second": rows_per_second(execution.rows_read, elapsed),
         "heartbeat_at": execution.heartbeat_at,
+        "started_at": execution.started_at,
+        "finished_at": execution.finished_at,
     }
 
 
@@ -63,6 +102,7 @@ def metrics_of(execution: Execution) -> dict:
         "rows_per_second": rows_per_second(execution.rows_read, elapsed),
         "components": components,
         "custom": execution.custom_metrics,
+        "throughput": throughput_points(execution.progress.get("samples") or []),
     }
 
 

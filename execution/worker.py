@@ -39,7 +39,7 @@ from execution.models import (
     this_worker_id,
 )
 from execution.reaper import remove_leftovers, sweep_leftovers
-from execution.results import progress_fields, save_result, sink_names
+from execution.results import ThroughputSamples, progress_fields, save_result, sink_names
 from schemas.resolution import schemas_for_components
 
 logger = logging.getLogger("execution.worker")
@@ -67,6 +67,7 @@ class RunSession:
         self.last_touch = 0.0
         self.last_progress: dict = {}
         self.sinks: set[str] = set()
+        self.samples = ThroughputSamples()
 
     # --- logging ------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class RunSession:
         if now - self.last_touch < CONTROL_INTERVAL_SECONDS:
             return
         self.last_touch = now
-        self.last_progress = progress_fields(progress, self.sinks)
+        self.last_progress = progress_fields(progress, self.sinks, self.samples.add(progress.rows_read))
         if self.execution.beat(self.worker_id, **self.last_progress):
             return
         self.obey_request()
@@ -292,7 +293,7 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
         summary = session.record_error(f"The worker was interrupted: {type(error).__name__}: {error}")
         execution.finish(State.FAILED, session.worker_id, message=summary["message"], error=summary)
         raise
-    save_result(execution, result, session.sinks, session.secrets)
+    save_result(execution, result, session.sinks, session.secrets, session.samples)
     session.log(LogLevel.INFO, None, "Succeeded; every sink committed.")
     return State.SUCCEEDED, "succeeded", None
 

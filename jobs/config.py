@@ -31,6 +31,12 @@ class JobConfigSerializer(serializers.Serializer):
     )
     timezone = serializers.CharField(required=False, help_text="IANA time zone of the schedule.")
     enabled = serializers.BooleanField(required=False)
+    expected_seconds = serializers.IntegerField(
+        min_value=1,
+        allow_null=True,
+        required=False,
+        help_text="A run longer than this is announced as slow (notifications); default: 3x the recent median.",
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

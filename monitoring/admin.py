@@ -3,6 +3,7 @@ from django.contrib import admin
 from jobs.access import visible_jobs
 from monitoring.custom_metrics import visible_metrics
 from monitoring.models import CustomMetric
+from monitoring.notifications import admin as notification_admin  # noqa: F401  (registers its pages)
 
 
 @admin.register(CustomMetric)

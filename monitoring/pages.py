@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from etlsite.pages import can_control, page
+from execution import charts
 from execution.models import ACTIVE_STATES, Execution, State
 from jobs.access import visible_jobs
 from monitoring import execution_stats, health
@@ -35,8 +36,14 @@ def dashboard(request):
         "health": health_summary(jobs),
         "running": executions.filter(state__in=ACTIVE_STATES).order_by("-id"),
         "failures": executions.filter(state=State.FAILED).order_by("-finished_at", "-id")[:RECENT_FAILURES],
-        "runs_chart": bar_chart(days, [("succeeded", "ok"), ("failed", "failed"), ("other", "other")]),
-        "rows_chart": bar_chart(days, [("rows", "rows")]),
+        "runs_chart": bar_chart(
+            days,
+            [("succeeded", "ok"), ("failed", "failed"), ("other", "other")],
+            f"Executions per day over the last {CHART_DAYS} days",
+        ),
+        "rows_chart": bar_chart(
+            days, [("rows", "rows")], f"Rows written per day over the last {CHART_DAYS} days"
+        ),
         "days": days,
         "totals": {key: sum(day[key] for day in days) for key in ("succeeded", "failed", "other", "rows")},
         "chart_days": CHART_DAYS,
@@ -92,53 +99,42 @@ def daily_totals(executions, days: int) -> list[dict]:
 # --- SVG bar charts ------------------------------------------------------------------------
 
 CHART_WIDTH, CHART_HEIGHT = 560, 170
-AXIS_LEFT, AXIS_BOTTOM, TOP = 46, 20, 8
 
 
-def bar_chart(days: list[dict], series: list[tuple[str, str]]) -> dict:
-    """Stacked bars, one per day: rectangles with their tooltips, plus axis labels."""
-    plot_width, plot_height = CHART_WIDTH - AXIS_LEFT, CHART_HEIGHT - AXIS_BOTTOM - TOP
-    highest = max((sum(day[key] for key, _ in series) for day in days), default=0) or 1
-    slot = plot_width / max(len(days), 1)
-    bars = []
+def bar_chart(days: list[dict], series: list[tuple[str, str]], title: str) -> dict:
+    """Stacked bars, one per day, with their tooltips, on a y axis with round
+    ticks (execution/charts.py; drawn by includes/svg_chart.html)."""
+    totals = [sum(day[key] for key, _ in series) for day in days]
+    plot = charts.Plot(
+        len(days), charts.nice_ticks(max(totals, default=0)), width=CHART_WIDTH, height=CHART_HEIGHT
+    )
+    slot = (plot.right - plot.left) / max(len(days), 1)
+    rects, x_ticks = [], []
     for index, day in enumerate(days):
-        x = AXIS_LEFT + index * slot + slot * 0.15
-        bottom = TOP + plot_height
-        segments = []
-        for key, css in series:
-            height = plot_height * day[key] / highest
-            if height:
-                segments.append({"y": round(bottom - height, 2), "height": round(height, 2), "css": css})
-                bottom -= height
+        x = round(plot.left + index * slot + slot * 0.15, 2)
         parts = (
-            ", ".join(f"{day[key]} {key}" for key, _ in series) if len(series) > 1 else f"{day[series[0][0]]}"
+            ", ".join(f"{day[key]:,} {key}" for key, _ in series)
+            if len(series) > 1
+            else f"{day[series[0][0]]:,}"
         )
-        bars.append(
-            {
-                "x": round(x, 2),
-                "width": round(slot * 0.7, 2),
-                "segments": segments,
-                "title": f"{day['day']:%a %d %b}: {parts}",
-                # Every other day, always including today.
-                "label": f"{day['day']:%d}" if (len(days) - 1 - index) % 2 == 0 else "",
-                "label_x": round(x + slot * 0.35, 2),
-            }
-        )
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "bars": bars,
-        "axis_x": AXIS_LEFT,
-        "axis_bottom": TOP + plot_height,
-        "top": TOP,
-        "max_label": compact(highest),
-        "label_y": CHART_HEIGHT - 5,
-    }
-
-
-def compact(number: float) -> str:
-    """12345 -> "12.3k": short axis labels."""
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if number >= limit:
-            return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return str(int(number))
+        stacked = 0
+        for key, css in series:
+            if day[key]:
+                top = plot.y(stacked + day[key])
+                rects.append(
+                    {
+                        "x": x,
+                        "y": top,
+                        "width": round(slot * 0.7, 2),
+                        "height": round(plot.y(stacked) - top, 2),
+                        "css": css,
+                        "title": f"{day['day']:%a %d %b}: {parts}",
+                    }
+                )
+                stacked += day[key]
+        # Every other day, always including today.
+        if (len(days) - 1 - index) % 2 == 0:
+            x_ticks.append({"at": round(x + slot * 0.35, 2), "label": f"{day['day']:%d}"})
+    chart = plot.chart(title, rects=rects)
+    chart["x_ticks"] = x_ticks
+    return chart

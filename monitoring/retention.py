@@ -1,5 +1,6 @@
-"""The retention job: delete execution logs and finished executions older than
-the configured retention (settings `log_retention_days`, `execution_retention_days`).
+"""The retention job: delete execution logs, notification deliveries and finished
+executions older than the configured retention (settings `log_retention_days`,
+`execution_retention_days`).
 
 Runs as a django-q2 schedule (`monitoring.tasks.apply_retention`, hourly).
 Deleted executions' totals are added to `ArchivedTotal` first, so all-time
@@ -15,7 +16,7 @@ from django.utils import timezone
 from etlsite.configuration import get_setting
 from execution.models import FINISHED_STATES, Execution, ExecutionLog
 from monitoring.execution_stats import CounterReader
-from monitoring.models import ArchivedTotal, CustomMetric
+from monitoring.models import ArchivedTotal, CustomMetric, DeliveryStatus, NotificationDelivery
 
 CHUNK = 500
 
@@ -50,8 +51,15 @@ def apply_retention(now=None) -> dict:
     logs, _ = ExecutionLog.objects.filter(created_at__lt=log_cutoff).delete()
     executions = _delete_executions_before(execution_cutoff)
     metrics, _ = CustomMetric.objects.filter(recorded_at__lt=execution_cutoff).delete()
+    # A delivery is a log line too (those of deleted executions went with them).
+    deliveries, _ = (
+        NotificationDelivery.objects.filter(created_at__lt=log_cutoff)
+        .exclude(status=DeliveryStatus.PENDING)
+        .delete()
+    )
     return {
         "logs_deleted": logs,
         "executions_deleted": executions,
         "custom_metrics_deleted": metrics,
+        "notification_deliveries_deleted": deliveries,
     }

@@ -21,7 +21,7 @@ from etlsite.permissions import ADMIN_ROLE
 from execution.engine.graph import validate_components
 from jobs.models import Job, JobVersion
 from jobs.versions import record_version
-from monitoring import health
+from monitoring import demo_data, health
 from monitoring.models import SystemState
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "demo"
@@ -33,12 +33,18 @@ ETL_APPS = ("jobs", "contexts", "schemas", "execution", "monitoring")
 EDITOR_CONTEXT_MODELS = ("context", "parameter")
 # Operators run jobs, and may push custom metrics as jobs do.
 OPERATOR_EXTRA = ("monitoring", "custommetric", "add")
+# Editors decide who is told about which jobs; channels (a secret, an outbound URL) stay with admins.
+EDITOR_MONITORING_MODELS = ("notificationrule",)
 
 SCHEDULES = {
     "monitoring: sample host resources": {"func": "monitoring.tasks.sample_resources", "minutes": 1},
     "monitoring: delete logs and executions past retention": {
         "func": "monitoring.tasks.apply_retention",
         "minutes": 60,
+    },
+    "monitoring: notify slow runs and missed schedules": {
+        "func": "monitoring.tasks.check_notifications",
+        "minutes": 1,
     },
 }
 
@@ -67,7 +73,11 @@ def role_permissions() -> dict[str, set[int]]:
         elif (app == "execution" and action != "delete") or (app, model, action) == OPERATOR_EXTRA:
             # Starting and controlling runs; custom actions such as "control" count too.
             operator.add(permission.pk)
-        elif app in ("jobs", "schemas") or (app == "contexts" and model in EDITOR_CONTEXT_MODELS):
+        elif (
+            app in ("jobs", "schemas")
+            or (app == "contexts" and model in EDITOR_CONTEXT_MODELS)
+            or (app == "monitoring" and model in EDITOR_MONITORING_MODELS)
+        ):
             editor.add(permission.pk)
     operator |= viewer
     editor |= operator
@@ -190,6 +200,7 @@ def initialize_system(*, create_admin: bool = True, demo: bool = True) -> dict:
     if demo:
         report["sample_data"] = copy_sample_data()
         report["demo_job"] = ensure_demo_job()
+        report["long_demo_job"] = demo_data.ensure_long_demo_job()
     report["schedules"] = ensure_schedules()
     state = SystemState.current()
     if state.initialized_at is None:

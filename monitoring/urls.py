@@ -2,7 +2,9 @@
 
 from django.urls import re_path
 
+from etlsite.routers import OptionalSlashRouter
 from monitoring import views
+from monitoring.notifications import views as notification_views
 
 
 def route(pattern: str, view, name: str):
@@ -21,7 +23,17 @@ def check_view(check: str):
     return views.SingleCheckView.as_view(check_name=check)
 
 
-urlpatterns = [
+notifications = OptionalSlashRouter()
+notifications.include_root_view = False
+notifications.register(
+    "notifications/channels", notification_views.ChannelViewSet, basename="notification-channel"
+)
+notifications.register("notifications/rules", notification_views.RuleViewSet, basename="notification-rule")
+notifications.register(
+    "notifications/deliveries", notification_views.DeliveryViewSet, basename="notification-delivery"
+)
+
+urlpatterns = notifications.urls + [
     route("metrics/system", views.SystemMetricsView, "metrics-system"),
     route("metrics/jobs", views.JobMetricsView, "metrics-jobs"),
     route("metrics/components", views.ComponentMetricsView, "metrics-components"),

@@ -75,6 +75,18 @@ class Counters:
     batches: int = 0
     seconds: float = 0.0
     bytes_read: int = 0
+    # The first and last moment it worked, in seconds since the run started
+    # (the execution page's component timeline).
+    busy_from: float | None = None
+    busy_until: float | None = None
+
+    def worked(self, since: float, run_started: float) -> None:
+        """Count a stretch of work that began at monotonic time `since`."""
+        now = time.monotonic()
+        self.seconds += now - since
+        if self.busy_from is None:
+            self.busy_from = round(since - run_started, 3)
+        self.busy_until = round(now - run_started, 3)
 
     def as_dict(self) -> dict:
         return {
@@ -85,6 +97,8 @@ class Counters:
             "batches": self.batches,
             "seconds": round(self.seconds, 6),
             "bytes_read": self.bytes_read,
+            "busy_from": self.busy_from,
+            "busy_until": self.busy_until,
         }
 
 
@@ -202,10 +216,12 @@ class _Run:
                 self._drain(name)
             self._heartbeat()
             sinks = [i for i in self.instances.values() if isinstance(i, Sink)]
-            for sink in sinks:
-                self._call(sink.name, sink.prepare)
-            for sink in sinks:
-                self._call(sink.name, sink.commit)
+            # Preparing and committing are the sinks' work too (a swap, a COMMIT).
+            for step in ("prepare", "commit"):
+                for sink in sinks:
+                    started = time.monotonic()
+                    self._call(sink.name, getattr(sink, step))
+                    self.counters[sink.name].worked(started, self.started)
         except BaseException:
             self._rollback()
             raise
@@ -267,9 +283,9 @@ class _Run:
             try:
                 batch = self._call(name, lambda: next(batches))
             except StopIteration:
-                counters.seconds += time.monotonic() - started
+                counters.worked(started, self.started)
                 break
-            counters.seconds += time.monotonic() - started
+            counters.worked(started, self.started)
             counters.batches += 1
             counters.bytes_read = source.bytes_read
             if self._filters_inside(name):
@@ -318,11 +334,11 @@ class _Run:
         started = time.monotonic()
         if isinstance(instance, Sink):
             self._call(name, lambda: instance.write(batch))
-            counters.seconds += time.monotonic() - started
+            counters.worked(started, self.started)
             counters.rows_out += batch.height  # rows written (visible once the run commits)
             return
         emitted = self._call(name, lambda: instance.process(batch, reference))
-        counters.seconds += time.monotonic() - started
+        counters.worked(started, self.started)
         self._emit(name, emitted)
 
     def _push_fused(self, name: str, batch: pl.DataFrame):
@@ -373,7 +389,7 @@ class _Run:
             )
             if not self.open_inputs[consumer]:
                 emitted = emitted + self._call(consumer, instance.finish)
-            self.counters[consumer].seconds += time.monotonic() - started
+            self.counters[consumer].worked(started, self.started)
             self._emit(consumer, emitted)
             if not self.open_inputs[consumer]:
                 self._output_finished(consumer)

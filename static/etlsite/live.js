@@ -5,12 +5,18 @@
    data-state) gets its state badge, progress bar, row counts and control
    buttons refreshed. An element that also has `data-detail` (the execution
    page) follows the per-component counters, the log tail and the timeline,
-   and reloads the page once the run ends so errors and rejects show. */
+   and reloads the page once the run ends so errors and rejects show, plus
+   the throughput chart (a server-rendered fragment, swapped in every few
+   seconds). Numbers are written as the server writes them
+   (execution/templatetags/run_display.py): thousands separators, human
+   durations, "—" for the rate of a component busy under 0.1 s. */
 (function () {
   "use strict";
 
   var POLL_MS = 1000;
+  var CHART_EVERY = 3; // polls between two redraws of the throughput chart
   var FINISHED = ["stopped", "succeeded", "failed"];
+  var MIN_RATE_SECONDS = 0.1;
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(
@@ -30,8 +36,38 @@
     if (element) element.textContent = value === null || value === undefined ? "—" : String(value);
   }
 
-  function seconds(value, digits) {
-    return typeof value === "number" ? value.toFixed(digits) + " s" : null;
+  function thousands(value) {
+    if (typeof value !== "number") return value;
+    var whole = value === Math.round(value);
+    return value.toLocaleString("en-US", { minimumFractionDigits: whole ? 0 : 1, maximumFractionDigits: whole ? 0 : 1 });
+  }
+
+  function pad(number) {
+    return (number < 10 ? "0" : "") + number;
+  }
+
+  // < 0.1 s, 4.2 s, 42 s, 3 min 05 s, 2 h 03 min, 1 d 4 h (charts.human_duration).
+  function duration(value) {
+    if (typeof value !== "number") return null;
+    var s = Math.max(0, value);
+    if (s === 0) return "0 s";
+    if (s < 0.1) return "< 0.1 s";
+    if (s < 10) return s.toFixed(1) + " s";
+    if (s < 60) return Math.round(s) + " s";
+    var whole = Math.round(s);
+    if (whole < 3600) return Math.floor(whole / 60) + " min " + pad(whole % 60) + " s";
+    if (whole < 86400) return Math.floor(whole / 3600) + " h " + pad(Math.floor((whole % 3600) / 60)) + " min";
+    return Math.floor(whole / 86400) + " d " + Math.floor((whole % 86400) / 3600) + " h";
+  }
+
+  function rate(value, busySeconds) {
+    if (typeof value !== "number" || (busySeconds || 0) < MIN_RATE_SECONDS) return null;
+    return thousands(value >= 100 ? Math.round(value) : value);
+  }
+
+  // The server writes times in UTC ("Y-m-d H:i:s T"); so does this.
+  function timestamp(iso) {
+    return iso ? new Date(iso).toISOString().slice(0, 19).replace("T", " ") + " UTC" : null;
   }
 
   function cell(row, text, numeric) {
@@ -87,6 +123,8 @@
     if (this.detail) {
       work.push(getJSON(this.base + "metrics").then(function (m) { self.showCounters(m.components); }));
       work.push(this.followLogs());
+      this.polls = (this.polls || 0) + 1;
+      if (this.polls % CHART_EVERY === 0) work.push(this.showThroughput());
     }
     return Promise.all(work).then(function (results) {
       var state = results[0];
@@ -110,12 +148,25 @@
       else bar.value = Math.round(p.percent);
     }
     setText(this.root, "percent", p.percent === null || p.percent === undefined ? "–" : Math.round(p.percent) + "%");
-    setText(this.root, "rows_read", p.rows_read);
-    setText(this.root, "rows_written", p.rows_written);
-    setText(this.root, "rows_rejected", p.rows_rejected);
-    setText(this.root, "rows_per_second", p.rows_per_second);
-    setText(this.root, "elapsed_seconds", seconds(p.elapsed_seconds, 1));
-    setText(this.root, "eta_seconds", seconds(p.eta_seconds, 0));
+    setText(this.root, "rows_read", thousands(p.rows_read));
+    if (FINISHED.indexOf(p.state) === -1) setText(this.root, "rows_written", thousands(p.rows_written));
+    setText(this.root, "rows_rejected", thousands(p.rows_rejected));
+    setText(this.root, "rows_per_second", rate(p.rows_per_second, p.elapsed_seconds));
+    setText(this.root, "elapsed_seconds", duration(p.elapsed_seconds));
+    setText(this.root, "eta_seconds", duration(p.eta_seconds));
+    setText(this.root, "paused_seconds", duration(p.paused_seconds));
+    var note = field(this.root, "paused_note");
+    if (note) note.hidden = !p.paused_seconds;
+    if (p.started_at) setText(this.root, "started_at", timestamp(p.started_at));
+    if (p.finished_at) setText(this.root, "finished_at", timestamp(p.finished_at));
+    // "Execution #N ... is queued." said what was true when the page loaded.
+    if (p.state !== "queued") {
+      document.querySelectorAll(".messages .run-queued").forEach(function (message) {
+        var list = message.parentNode;
+        list.removeChild(message);
+        if (!list.children.length) list.parentNode.removeChild(list);
+      });
+    }
   };
 
   LiveExecution.prototype.showState = function (state) {
@@ -139,13 +190,28 @@
       var c = components[name];
       var row = document.createElement("tr");
       cell(row, name);
-      cell(row, c.rows_in, true);
-      cell(row, c.rows_out, true);
-      cell(row, c.rows_rejected, true);
-      cell(row, c.batches, true);
-      cell(row, typeof c.seconds === "number" ? c.seconds.toFixed(2) : c.seconds, true);
-      cell(row, c.rows_per_second, true);
+      cell(row, thousands(c.rows_in), true);
+      cell(row, thousands(c.rows_out), true);
+      cell(row, thousands(c.rows_rejected), true);
+      cell(row, thousands(c.batches), true);
+      cell(row, duration(c.seconds), true);
+      cell(row, rate(c.rows_per_second, c.seconds), true);
       body.appendChild(row);
+    });
+  };
+
+  // The chart and its table as the server draws them (same-origin HTML, no script in it).
+  LiveExecution.prototype.showThroughput = function () {
+    var box = document.querySelector('[data-field="throughput"][data-src]');
+    if (!box) return Promise.resolve();
+    return fetch(box.dataset.src, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) return;
+      return response.text().then(function (html) {
+        var table = box.querySelector("details");
+        var open = table && table.open;
+        box.innerHTML = html;
+        if (open && box.querySelector("details")) box.querySelector("details").open = true;
+      });
     });
   };
 

@@ -1,11 +1,13 @@
 """`manage.py runjob`: runs a saved job in the foreground."""
 
+import io
 import sqlite3
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from contexts.models import Context, Parameter
+from execution.management.commands import runjob
 from jobs.models import Job
 
 
@@ -151,3 +153,43 @@ def test_a_failed_cli_run_is_recorded_as_failed(data_root):
         call_command("runjob", "broken")
     assert Execution.objects.get(job=job).state == "failed"
     assert not (data_root / "b.csv").exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def run_with(stdout, stderr, job_name):
+    # Streams given to the command itself, as manage.py does, with colours
+    # forced on: Django's stderr style would make the bar bold red.
+    command = runjob.Command(stdout=stdout, stderr=stderr, force_color=True)
+    call_command(command, job_name, force_color=True)
+
+
+@pytest.mark.django_db
+def test_on_a_terminal_the_bar_is_drawn_in_plain_colours(data_root):
+    make_job(
+        "tty", [SOURCE, {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "o.csv"}}]
+    )
+    stdout, stderr = Terminal(), Terminal()
+    run_with(stdout, stderr, "tty")
+    drawn = stderr.getvalue()
+    assert "\r[" in drawn and "100.0%" in drawn and "3 rows read" in drawn
+    assert "\x1b[" not in drawn
+
+
+@pytest.mark.django_db
+def test_without_a_terminal_it_prints_plain_progress_lines_before_the_table(data_root):
+    make_job(
+        "piped", [SOURCE, {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "o.csv"}}]
+    )
+    stdout, stderr = io.StringIO(), io.StringIO()
+    run_with(stdout, stderr, "piped")
+    lines = stdout.getvalue().splitlines()
+    progress = [number for number, line in enumerate(lines) if line.startswith("progress ")]
+    table = next(number for number, line in enumerate(lines) if line.startswith("component"))
+    assert progress and max(progress) < table
+    assert lines[max(progress)] == "progress 100.0%  3 rows read"
+    assert all("\r" not in lines[n] and "\x1b[" not in lines[n] for n in progress)
+    assert stderr.getvalue() == ""

@@ -33,6 +33,7 @@ def test_it_deletes_logs_and_executions_past_their_retention():
         "logs_deleted": 1,
         "executions_deleted": 1,
         "custom_metrics_deleted": 1,
+        "notification_deliveries_deleted": 0,
     }
     assert set(Execution.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
     assert ExecutionLog.objects.count() == 1

@@ -1,8 +1,9 @@
 """The pages in a real browser: Debian's chromium driven by Playwright, against
 the live test server and a real django-q2 worker (no mocks).
 
-Screenshots of the dashboard and an execution page are written to
-docs/screenshots/ (committed: docs/ui.md shows them).
+Screenshots of the dashboard and an execution page go to a temporary folder;
+`make screenshots` sets ETL_SCREENSHOTS_DIR=docs/screenshots to update the
+committed ones docs/ui.md shows (a test run leaves `git status` clean).
 """
 
 import os
@@ -11,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from execution.models import Execution, State, Trigger
@@ -33,7 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 PASSWORD = "a-long-test-password"
 # Long enough for the UI to pause, resume and stop it mid-run (batches of 50 rows).
 SLOW_ROWS = 1_000_000
@@ -64,6 +63,13 @@ def chromium():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE")
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where screenshots go: docs/screenshots only when `make screenshots` asks."""
+    folder = os.environ.get("ETL_SCREENSHOTS_DIR")
+    return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture
@@ -97,7 +103,7 @@ def log_in(page, role: str):
     return user
 
 
-def test_an_operator_starts_the_demo_job_and_watches_it_succeed(browser_page, qcluster, demo):
+def test_an_operator_starts_the_demo_job_and_watches_it_succeed(browser_page, qcluster, demo, screenshots):
     from playwright.sync_api import expect
 
     page = browser_page
@@ -107,7 +113,7 @@ def test_an_operator_starts_the_demo_job_and_watches_it_succeed(browser_page, qc
     page.get_by_role("link", name=demo.name).click()
     expect(page).to_have_title(f"Job {demo.name} · etlsite")
     expect(page.locator("svg.graph g.node")).to_have_count(4)
-    page.screenshot(path=SCREENSHOTS / "job.png", full_page=True)
+    page.screenshot(path=screenshots / "job.png", full_page=True)
 
     page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_url("**/executions/*/")
@@ -120,10 +126,10 @@ def test_an_operator_starts_the_demo_job_and_watches_it_succeed(browser_page, qc
     assert rows_written > 0
     expect(page.locator("[data-field=rows_written]")).to_have_text(str(rows_written))
     expect(page.locator("ol.timeline")).to_contain_text("running → succeeded")
-    page.screenshot(path=SCREENSHOTS / "execution.png", full_page=True)
+    page.screenshot(path=screenshots / "execution.png", full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=SCREENSHOTS / "execution-phone.png", full_page=True)
+    page.screenshot(path=screenshots / "execution-phone.png", full_page=True)
 
 
 def test_a_viewer_sees_runs_but_no_control_buttons(browser_page, demo):
@@ -151,7 +157,7 @@ def test_the_dashboard_lists_a_run_started_after_it_loaded(browser_page, demo):
     expect(page.get_by_role("link", name=f"{demo.name} #{started.pk}")).to_be_visible(timeout=WAIT_MS)
 
 
-def test_an_operator_pauses_and_resumes_a_run_from_the_ui(browser_page, qcluster, data_root):
+def test_an_operator_pauses_and_resumes_a_run_from_the_ui(browser_page, qcluster, data_root, screenshots):
     from playwright.sync_api import expect
 
     page = browser_page
@@ -185,7 +191,7 @@ def test_an_operator_pauses_and_resumes_a_run_from_the_ui(browser_page, qcluster
     # The dashboard lists the paused run with its progress bar, beside the seeded history.
     page.goto("/")
     expect(page.locator(f'[data-execution="{execution.pk}"] [data-field=state]')).to_have_text("paused")
-    page.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
+    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
 
     page.goto(f"/executions/{execution.pk}/")
     page.get_by_role("button", name="Resume").click()

@@ -32,7 +32,7 @@ def test_it_shows_state_progress_counters_logs_and_timeline(viewer_session, demo
     page = response.content.decode()
     assert f"<title>Execution #{execution.pk} of {demo_job.name} · etlsite</title>" in page
     assert 'data-field="state">running<' in page and 'value="40"' in page
-    assert "<td>flights</td>" in page and ">0.25<" in page
+    assert "<td>flights</td>" in page and ">0.2 s<" in page
     assert "[flights] batch 2 read" in page
     last_log = ExecutionLog.objects.order_by("-id").first().pk
     assert f'data-last-log="{last_log}"' in page

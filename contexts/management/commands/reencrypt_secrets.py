@@ -3,6 +3,8 @@
 Rotation: put the new key first and keep the old one after it
 (`ETL_CREDENTIALS_KEY=new,old`), run this command, then drop the old key.
 All or nothing: if one secret cannot be decrypted, nothing is changed.
+Apps above contexts that keep secrets of their own (monitoring's webhook
+secrets) re-encrypt them in the same transaction, on `secrets_reencrypting`.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +12,7 @@ from django.db import transaction
 
 from contexts import crypto
 from contexts.models import Credential, Parameter
+from contexts.signals import secrets_reencrypting
 
 
 class Command(BaseCommand):
@@ -27,6 +30,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 credentials, parameters = self._reencrypt_all()
+                others = [answer for _, answer in secrets_reencrypting.send(sender=Command)]
                 if dry_run:
                     transaction.set_rollback(True)
         except crypto.CredentialKeyError as error:
@@ -37,6 +41,8 @@ class Command(BaseCommand):
                 f"{verb} {credentials} credential secret(s) and {parameters} secret parameter(s)."
             )
         )
+        for count, what in others:
+            self.stdout.write(self.style.SUCCESS(f"{verb} {count} {what}."))
 
     def _reencrypt_all(self) -> tuple[int, int]:
         credential_count = parameter_count = 0

@@ -5,10 +5,9 @@ Execution (trigger `cli`) like any other run, prints per-component counters at
 the end and exits non-zero when the run fails.
 """
 
-import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
@@ -50,13 +49,14 @@ class Command(BaseCommand):
         parameters = dict(split_pair(item, "--param") for item in options["param"])
         given = given_connections(dict(split_pair(item, "--connection") for item in options["connection"]))
         started = time.monotonic()
+        progress = ProgressBar(self.stdout, self.stderr)
         try:
             # Recorded like any other run (trigger `cli`): history, logs, metrics, follow-ups.
             execution = run_in_foreground(
                 job,
                 context_name=options["context"],
                 overrides=parameters,
-                on_progress=ProgressBar(self.stderr),
+                on_progress=progress,
                 given_connections=given,
             )
         except RunInputError as error:
@@ -64,9 +64,9 @@ class Command(BaseCommand):
         except Conflict as error:
             raise CommandError(f"Cannot run job {job.name!r}: {error.detail}") from None
         except KeyboardInterrupt:
-            self.stderr.write("")
+            progress.end()
             raise CommandError(f"Job {job.name!r} interrupted; every target was left as it was.") from None
-        self.stderr.write("")
+        progress.end()
         if execution.counters:
             self.stdout.write(counters_table(execution.counters))
         for metric in execution.custom_metrics:
@@ -123,29 +123,44 @@ def given_connections(connection_urls: dict[str, str]) -> dict[str, dict]:
 
 
 class ProgressBar:
-    """The engine's control hook: redraws one line on stderr between batches."""
+    """The engine's control hook, between batches. On a terminal it redraws one
+    bar on stderr in the terminal's own colours (not the red of Django's
+    stderr style); otherwise it prints a plain line per update on stdout,
+    where the table follows, so a log file reads in order."""
 
     WIDTH = 30
+    EVERY_SECONDS = 0.2
+    # Without a terminal a line per second is plenty.
+    EVERY_SECONDS_PLAIN = 1.0
 
-    def __init__(self, stream):
-        self.stream = stream
-        self.interactive = sys.stderr.isatty()
-        self.last_drawn = 0.0
+    def __init__(self, stdout: OutputWrapper, stderr: OutputWrapper):
+        self.interactive = stderr.isatty()
+        # A wrapper of the same stream without a style: its text stays as written.
+        self.stream = OutputWrapper(stderr._out) if self.interactive else stdout
+        self.every = self.EVERY_SECONDS if self.interactive else self.EVERY_SECONDS_PLAIN
+        self.last_drawn = None
+        self.last_percent = None
 
     def __call__(self, progress):
         now = time.monotonic()
-        if now - self.last_drawn < 0.2 and progress.percent not in (0, 100):
-            return
-        self.last_drawn = now
         percent = progress.percent or 0.0
-        filled = int(self.WIDTH * percent / 100)
-        line = (
-            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {percent:5.1f}%  {progress.rows_read:,} rows read"
-        )
-        self.stream.write(
-            ("\r" + line) if self.interactive else line, ending="" if self.interactive else "\n"
-        )
+        due = self.last_drawn is None or now - self.last_drawn >= self.every
+        if not due and not (percent >= 100 and self.last_percent != percent):
+            return
+        self.last_drawn, self.last_percent = now, percent
+        if self.interactive:
+            filled = int(self.WIDTH * percent / 100)
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+            self.stream.write(f"\r{bar}{percent:5.1f}%  {progress.rows_read:,} rows read", ending="")
+        else:
+            self.stream.write(f"progress {percent:5.1f}%  {progress.rows_read:,} rows read")
         self.stream.flush()
+
+    def end(self) -> None:
+        """Ends the bar's line (nothing to end for plain lines)."""
+        if self.interactive and self.last_drawn is not None:
+            self.stream.write("")
+            self.stream.flush()
 
 
 def counters_table(components: dict[str, dict]) -> str:
