@@ -216,11 +216,12 @@ class Accumulator:
         path = f"{self.directory}/{len(self.spilled)}.parquet"
         data = pl.concat(self.parts, how="vertical_relaxed")
         # Parquet, not Arrow IPC: Polars memory-maps IPC files, and the mapped
-        # pages it reads would count in the process's memory.
+        # pages it reads would count in the process's memory. Uncompressed:
+        # a third faster to write than lz4; the files are temporary.
         # Small row groups: the streaming engine decodes a few row groups at a
         # time per thread, so their size sets the memory of reading back
         # (10,000 rows: about half of what 350,000-row groups took).
-        data.write_parquet(path, compression="lz4", statistics=False, row_group_size=SPILL_ROW_GROUP)
+        data.write_parquet(path, compression="uncompressed", statistics=False, row_group_size=SPILL_ROW_GROUP)
         self.spilled.append((path, data.schema))
         self.parts = []
         self.held_bytes = 0
