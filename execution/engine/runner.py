@@ -80,10 +80,11 @@ class Counters:
     busy_from: float | None = None
     busy_until: float | None = None
 
-    def worked(self, since: float, run_started: float) -> None:
-        """Count a stretch of work that began at monotonic time `since`."""
+    def worked(self, since: float, run_started: float, share: float = 1.0) -> None:
+        """Count a stretch of work that began at monotonic time `since` (`share`
+        of it: the members of a fused segment split its time)."""
         now = time.monotonic()
-        self.seconds += now - since
+        self.seconds += (now - since) * share
         if self.busy_from is None:
             self.busy_from = round(since - run_started, 3)
         self.busy_until = round(now - run_started, 3)
@@ -345,7 +346,8 @@ class _Run:
         """A batch through a fused segment: each member's counters as if it
         had run alone (fusion.py says why they are exact)."""
         segment = self.segments[name]
-        result, rows_out, seconds = self._call(name, lambda: segment.run(batch))
+        started = time.monotonic()
+        result, rows_out = self._call(name, lambda: segment.run(batch))
         rows_in = batch.height
         for member, rows in zip(segment.names, rows_out, strict=True):
             counters = self.counters[member]
@@ -353,7 +355,7 @@ class _Run:
             counters.rows_out += rows
             counters.batches += 1
             # One plan's time, shared out evenly: the members ran as one.
-            counters.seconds += seconds / len(segment.names)
+            counters.worked(started, self.started, share=1 / len(segment.names))
             rows_in = rows
         self._deliver(segment.last, MAIN_PORT, result)
 
