@@ -7,8 +7,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from execution.engine import partials
-from execution.engine.components import base, csv_source, file_sources, transforms
+from execution.engine.components import base, csv_source, file_sources
 from execution.engine.errors import EngineError
 from execution.engine.runner import _Run, run_job
 from tests.engine.helpers import context
@@ -321,70 +320,3 @@ def test_a_metric_counts_rows_not_batches(data_root):
     ]
     result = run_job(components, context(data_root, batch_size=5_000))
     assert result.metrics[0]["value"] == 60_000
-
-
-@pytest.mark.parametrize("group_by", [["group"], []])
-def test_an_aggregate_grouped_stretch_by_stretch_equals_the_plain_result(data_root, monkeypatch, group_by):
-    """count, sum, min, max and avg combine from partial results (partials.py):
-    with a tiny stretch every few batches are grouped, and the result is the
-    one-pass result, NULL sums of all-NULL groups included."""
-    monkeypatch.setattr(transforms, "PARTIAL_BYTES", 32 << 10)
-    reduced = []
-    real = partials.PartialPlan.reduce
-    monkeypatch.setattr(
-        partials.PartialPlan, "reduce", lambda self, data: reduced.append(1) or real(self, data)
-    )
-    data = BIG.with_columns(
-        maybe=pl.when(pl.col("group") == "g3").then(None).otherwise(pl.col("qty")),
-        big=pl.col("id") * 1_000_000_007,
-    )
-    data.write_parquet(data_root / "big.parquet")
-    aggregates = {
-        "n": "count(*)",
-        "values": "count(maybe)",
-        "total": "sum(qty)",
-        "maybe_total": "sum(maybe)",
-        "big_total": "sum(big)",
-        "least": "min(price)",
-        "top": "max(qty)",
-        "mean": "avg(price)",
-        "flags": "sum(CASE WHEN qty > 50 THEN 1 ELSE 0 END)",
-    }
-    config = {"group_by": group_by, "aggregates": aggregates}
-    components = [
-        step("src", "parquet_source", [], {"path": "big.parquet"}),
-        step("agg", "aggregate", ["src"], config),
-        step("out", "parquet_sink", ["agg"], {"path": "out.parquet"}),
-    ]
-    run_job(components, context(data_root, batch_size=2_000))
-    assert len(reduced) > 5
-    stretched = pl.read_parquet(data_root / "out.parquet")
-
-    monkeypatch.setattr(transforms, "PARTIAL_BYTES", 1 << 40)  # never: the one-pass result
-    reduced.clear()
-    run_job(components, context(data_root, batch_size=2_000))
-    assert reduced == []
-    assert_frame_equal(stretched, pl.read_parquet(data_root / "out.parquet"))
-    if group_by:
-        assert stretched.filter(pl.col("group") == "g3")["maybe_total"].to_list() == [None]
-
-
-def test_an_aggregate_that_does_not_combine_holds_its_input(data_root, monkeypatch):
-    monkeypatch.setattr(transforms, "PARTIAL_BYTES", 32 << 10)
-    BIG.write_parquet(data_root / "big.parquet")
-    config = {
-        "group_by": ["group"],
-        "aggregates": {"kinds": "count(DISTINCT qty)", "ratio": "sum(qty) / count(*)"},
-    }
-    components = [
-        step("src", "parquet_source", [], {"path": "big.parquet"}),
-        step("agg", "aggregate", ["src"], config),
-        step("out", "parquet_sink", ["agg"], {"path": "out.parquet"}),
-    ]
-    run_job(components, context(data_root, batch_size=2_000))
-    plain = (
-        BIG.group_by("group")
-        .agg(kinds=pl.col("qty").n_unique(), ratio=pl.col("qty").sum() / pl.len())
-        .sort("group")
-    )
-    assert_frame_equal(pl.read_parquet(data_root / "out.parquet"), plain, check_dtypes=False)

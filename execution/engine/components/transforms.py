@@ -3,9 +3,8 @@ build (right) side of a join accumulate their input first."""
 
 import polars as pl
 
-from execution.engine import expressions, partials
+from execution.engine import expressions
 from execution.engine.components.base import (
-    Accumulator,
     BlockingTransform,
     Transform,
     boolean,
@@ -25,9 +24,6 @@ from execution.engine.registry import TRANSFORM, register
 from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
 POLARS_ERRORS = (pl.exceptions.PolarsError,)
-# An aggregate whose aggregates combine (partials.py) groups its held input
-# whenever it reaches this size, below base.SPILL_BYTES, so it never spills raw rows.
-PARTIAL_BYTES = 8 << 20
 
 
 @register(
@@ -282,9 +278,6 @@ class Aggregate(BlockingTransform):
             )
             for alias, text in config["aggregates"].items()
         }
-        # Set by the first batch: a partials.PartialPlan, or False.
-        self.planned = None
-        self.partials = Accumulator()
 
     def input_columns(self, wanted, input_name):
         return frozenset(self.group_by).union(*(e.columns for e in self.aggregates.values()))
@@ -294,36 +287,10 @@ class Aggregate(BlockingTransform):
         # SPILL_BYTES); a batch missing one is held whole, so that the error
         # at the end lists the input's real columns as it always did.
         read = self.input_columns(None, input_name)
-        if not read <= set(batch.columns):
-            self.buffer.add(batch)
-            return []
-        if self.planned is None:
-            self.planned = self._partial_plan(batch.schema)
-        self.buffer.add(only_columns(batch, read))
-        if self.planned and self.buffer.held_bytes >= PARTIAL_BYTES:
-            # Grouped now, combined in finish: one row per group per stretch is kept.
-            self.partials.add(self.planned.reduce(self.buffer.take()))
+        self.buffer.add(only_columns(batch, read) if read <= set(batch.columns) else batch)
         return []
 
-    def _partial_plan(self, schema) -> partials.PartialPlan | bool:
-        """How to aggregate stretch by stretch (partials.py), or False."""
-        if not set(self.group_by) <= set(schema.names()):
-            return False
-        try:
-            found = partials.plan(
-                self.aggregates, self.group_by, schema, component=self.name, values=self.ctx.values
-            )
-        except (EngineError, pl.exceptions.PolarsError):
-            return False  # reported, as always, by finish
-        return found or False
-
-    def close(self):
-        super().close()
-        self.partials.close()
-
     def finish(self):
-        if self.partials.parts or self.partials.spilled:
-            return main(self._combined())
         data = self.buffer.lazy()
         schema = data.collect_schema()
         check_columns(self.group_by, schema.names(), component=self.name, field="config.group_by")
@@ -343,17 +310,6 @@ class Aggregate(BlockingTransform):
             grouped = data.group_by(self.group_by).agg(results)
             plan = grouped.sort(self.group_by, nulls_last=True, maintain_order=True)
             return main(plan.collect(engine="streaming"))
-
-    def _combined(self) -> pl.DataFrame:
-        rest = self.buffer.take()
-        if rest.height:
-            self.partials.add(self.planned.reduce(rest))
-        read = {column for expression in self.aggregates.values() for column in expression.columns}
-        with self.evaluating("config.aggregates", read, {}):
-            plan = self.planned.result(self.partials.lazy())
-            if self.group_by:
-                plan = plan.sort(self.group_by, nulls_last=True, maintain_order=True)
-            return plan.collect(engine="streaming")
 
 
 JOIN_KEY = {
