@@ -36,15 +36,17 @@ class Segment:
     def last(self) -> str:
         return self.names[-1]
 
-    def run(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
-        """The segment's output and each member's rows out."""
+    def run(self, batch: pl.DataFrame, call) -> tuple[pl.DataFrame, list[int]]:
+        """The segment's output and each member's rows out. `call(name,
+        action)` runs one member's code, turning a failure into that
+        member's error (the runner's `_call`)."""
         frame, schema = batch.lazy(), batch.schema
-        for member in self.members:
-            frame, schema = member.lazy(frame, schema)
+        for name, member in zip(self.names, self.members, strict=True):
+            frame, schema = call(name, lambda m=member, f=frame, s=schema: m.lazy(f, s))
         try:
             result = frame.collect()
         except pl.exceptions.PolarsError:
-            result = self._unfused(batch)
+            result = self._unfused(batch, call)
         rows_out = []
         rows = batch.height
         for member in self.members:
@@ -53,10 +55,10 @@ class Segment:
             rows_out.append(rows)
         return result, rows_out
 
-    def _unfused(self, batch: pl.DataFrame) -> pl.DataFrame:
+    def _unfused(self, batch: pl.DataFrame, call) -> pl.DataFrame:
         """The members one by one (raising the error the failing one raises)."""
-        for member in self.members:
-            ((_port, batch),) = member.process(batch, "")
+        for name, member in zip(self.names, self.members, strict=True):
+            ((_port, batch),) = call(name, lambda m=member, b=batch: m.process(b, ""))
         return batch
 
 

@@ -347,7 +347,7 @@ class _Run:
         had run alone (fusion.py says why they are exact)."""
         segment = self.segments[name]
         started = time.monotonic()
-        result, rows_out = self._call(name, lambda: segment.run(batch))
+        result, rows_out = segment.run(batch, self._call)
         rows_in = batch.height
         for member, rows in zip(segment.names, rows_out, strict=True):
             counters = self.counters[member]

@@ -123,3 +123,20 @@ def test_the_control_hook_still_runs_at_every_batch_boundary(data_root):
     # Before the first batch, then after each one: the fused members moved one batch at a time.
     assert seen == [(0, 0, 0), (3, 3, 1), (6, 6, 2)]
     assert not (data_root / "out.parquet").exists()
+
+
+def test_a_rename_clash_in_the_middle_of_a_segment_names_that_select(data_root):
+    components = [
+        inline("src", ROWS),
+        {
+            "name": "more",
+            "type": "derive",
+            "inputs": ["src"],
+            "config": {"columns": {"double": "amount * 2"}},
+        },
+        {"name": "clash", "type": "select", "inputs": ["more"], "config": {"rename": {"double": "amount"}}},
+        {"name": "out", "type": "csv_sink", "inputs": ["clash"], "config": {"path": "out.csv"}},
+    ]
+    with pytest.raises(EngineError) as caught:
+        run_job(components, context(data_root))
+    assert caught.value.component == "clash"
