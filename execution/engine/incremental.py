@@ -10,7 +10,9 @@ A source with `"incremental": {"column", "initial", "lookback"}` reads
   for timestamps and dates), for rows that arrive late; rows read again are
   meant for an upsert sink.
 
-The bound is always a bound parameter of the statement, never text in it. The
+The bound is a bound parameter (SQLite), or for the Arrow readers that take
+SQL text only (ADBC, connectorx) a literal rendered by the database's own
+driver (db_sources.DatabaseSource.literal_statement). The
 new watermark is the largest value of the column among the rows read (the old
 one when nothing new was read). The run hands it to whoever stores state
 (RunContext.incremental_state / Source.new_state); it becomes the saved
