@@ -4,6 +4,7 @@ its files are linked."""
 
 import pytest
 
+from execution.engine.runner import RunContext, run_job
 from execution.models import IncrementalState
 from tests.execution.conftest import csv_rows, make_job, run_queued
 
@@ -64,3 +65,30 @@ def test_a_file_set_does_not_follow_a_linked_folder_out_of_the_data_roots(admin_
     assert execution.error["field"] == "config.path"
     assert "outside the data roots" in execution.error["message"]
     assert not (data_root / "o.csv").exists()
+
+
+@pytest.mark.mysql
+def test_a_hostile_mysql_watermark_is_escaped_by_the_driver(data_root, mysql_target):
+    with mysql_target["conn"].cursor() as cursor:
+        cursor.execute("CREATE TABLE src (id INT, label VARCHAR(80)) ENGINE=InnoDB")
+        cursor.execute("INSERT INTO src VALUES (1, 'a'), (2, 'b')")
+    components = [
+        {
+            "name": "src",
+            "type": "mysql_source",
+            "config": {"connection": "my", "table": "src", "incremental": {"column": "label"}},
+        },
+        {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "o.csv"}},
+    ]
+    hostile = "a\\' OR 1=1; DROP TABLE src; -- '"
+    ctx = RunContext(
+        data_roots=[str(data_root)],
+        connections={"my": mysql_target["connection"]},
+        batch_size=10,
+        incremental_state={"src": {"watermark": hostile}},
+    )
+    result = run_job(components, ctx)
+    assert result.components["src"]["rows_out"] == 1  # only 'b' sorts after the hostile text
+    with mysql_target["conn"].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM src")
+        assert cursor.fetchone()[0] == 2

@@ -283,7 +283,7 @@ class MySQLSource(DatabaseSource):
         settings = connection_settings(self, self.config)
         statement = without_semicolon(self.select_statement())
         connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
-        statement = self.literal_statement(statement, connection.literal)
+        statement = self.literal_statement(statement, connection.escape)
         marker = mysql_arrow.new_marker()
         finished = False
         try:
