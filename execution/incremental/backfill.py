@@ -23,6 +23,7 @@ from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from execution.control import RunRequest, check_context_grant, check_job_runs, start_execution
 from execution.engine.intervals import UNITS, cut, interval_values, parse_instant
+from execution.incremental.state import is_incremental
 from execution.models import ACTIVE_STATES, Backfill, BackfillInterval, Execution, State, Trigger
 
 logger = logging.getLogger("execution.backfill")
@@ -59,6 +60,11 @@ def create_backfill(job, user, data: dict) -> Backfill:
         problems["max_parallel"] = ["Give a whole number of at least 1."]
     elif max_parallel > limit:
         problems["max_parallel"] = [f"At most the job's max_concurrent ({limit}); raise that first."]
+    elif max_parallel > 1 and is_incremental(job.component_dicts()):
+        # Each run reads the watermark the previous one saved (state.py): they cannot overlap.
+        problems["max_parallel"] = [
+            "This job has incremental sources: its runs in one context go one at a time. Give 1."
+        ]
     parameters = data.get("parameters") or {}
     if not isinstance(parameters, dict):
         problems["parameters"] = ["Give parameters as an object of name -> value."]
@@ -106,7 +112,10 @@ def catch_up(job, slots: list[tuple]) -> Backfill | None:
             start=slots[0][0],
             end=slots[-1][1],
             interval=Backfill.Interval.SCHEDULE,
-            max_parallel=job.effective_config["max_concurrent"],
+            # An incremental job's runs in one context cannot overlap (see create_backfill).
+            max_parallel=1
+            if is_incremental(job.component_dicts())
+            else job.effective_config["max_concurrent"],
         )
         BackfillInterval.objects.bulk_create(
             BackfillInterval(backfill=backfill, start=start, end=end) for start, end in slots

@@ -175,3 +175,25 @@ def test_backfilling_needs_the_right_to_start_runs(reader_client, admin_client, 
     body = backfill(admin_client, daily_job).json()
     assert reader_client.get(f"/api/v1/backfills/{body['id']}").status_code == 200
     assert reader_client.post(f"/api/v1/backfills/{body['id']}/stop").status_code == 403
+
+
+def test_an_incremental_job_is_backfilled_one_interval_at_a_time(admin_client, data_root):
+    """Each run reads the watermark the one before it saved: overlapping runs would
+    fail, so more than one at a time is refused up front."""
+    (data_root / "in.db").touch()
+    job = make_job(
+        "incremental_daily",
+        [
+            {
+                "name": "rows",
+                "type": "sqlite_source",
+                "config": {"path": "in.db", "table": "t", "incremental": {"column": "id"}},
+            },
+            {"name": "out", "type": "csv_sink", "inputs": ["rows"], "config": {"path": "out.csv"}},
+        ],
+        max_concurrent=2,
+    )
+    response = backfill(admin_client, job, max_parallel=2)
+    assert response.status_code == 400, response.content
+    assert "one at a time" in str(response.json()["error"]["details"]["max_parallel"])
+    assert not Backfill.objects.exists()
