@@ -86,10 +86,12 @@ def plan_columns(description, schema: dict, log) -> list[Column]:
     return columns
 
 
-def read_statement(statement: str, columns: list[Column], marker: str) -> str:
-    select = ", ".join(column.expression for column in columns)
-    if all(column.kind == "plain" for column in columns):
+def read_statement(statement: str, columns: list[Column], marker: str, *, every_column: bool = True) -> str:
+    """The query read, marked; wrapped to convert columns on the server or to
+    leave out those nobody reads."""
+    if every_column and all(column.kind == "plain" for column in columns):
         return f"/* {marker} */ {statement}"
+    select = ", ".join(column.expression for column in columns)
     return f"/* {marker} */ SELECT {select} FROM ({statement}) AS etl_source"  # noqa: S608
 
 
