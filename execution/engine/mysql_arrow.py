@@ -105,7 +105,10 @@ def url(settings: dict) -> str:
     auth = f"{user}:{password}@" if password else f"{user}@"
     host = settings.get("host") or "127.0.0.1"
     port = int(settings.get("port") or 3306)
-    return f"mysql://{auth}{host}:{port}/{quote(settings.get('database') or '', safe='')}"
+    # TCP as given: on a local server connectorx would otherwise try the Unix
+    # socket first, where the server sees another account (`user@localhost`).
+    database = quote(settings.get("database") or "", safe="")
+    return f"mysql://{auth}{host}:{port}/{database}?prefer_socket=false"
 
 
 def reader(connection_url: str, statement: str, batch_size: int, setup: list[str]) -> pa.RecordBatchReader:
