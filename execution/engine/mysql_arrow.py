@@ -174,6 +174,13 @@ def kill(connection, marker: str) -> None:
 def error_message(error: BaseException) -> str:
     """connectorx's `MySqlError { ERROR 1054 (42S22): Unknown column ... }` as the server's words."""
     text = str(error).strip()
+    if "Couldn't convert the value" in text:
+        value = text[text.index("Couldn't convert the value") :].split("`")[1] if "`" in text else "a value"
+        return (
+            f"a value the Arrow reader cannot convert: {value} (MySQL's zero or partial dates such as "
+            "'0000-00-00' have no date counterpart); turn it into NULL or text in the query, e.g. "
+            "NULLIF(d, '0000-00-00') or CAST(d AS CHAR)"
+        )
     if "ERROR" in text and "{" in text:
         text = text[text.index("ERROR") :].rstrip("} ").strip()
     return text or type(error).__name__
