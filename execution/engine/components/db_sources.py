@@ -14,7 +14,7 @@ import psycopg.sql
 import pymysql
 from pymysql.constants import FIELD_TYPE
 
-from execution.engine.arrow_batches import frames
+from execution.engine.arrow_batches import frames, projected
 from execution.engine.components.base import Source, config_schema, string
 from execution.engine.connections import (
     ConnectionFailed,
@@ -197,12 +197,13 @@ class PostgresSource(DatabaseSource):
         cursor = connection.cursor()
         reading = None
         try:
-            columns = pg_arrow.plan_columns(
+            planned = pg_arrow.plan_columns(
                 cursor.adbc_execute_schema(statement),
                 component=self.name,
                 log=lambda level, message: self.log(level, message),
             )
-            cursor.execute(pg_arrow.read_statement(statement, columns))
+            columns = projected(planned, self.used_columns)
+            cursor.execute(pg_arrow.read_statement(statement, columns, every_column=columns == planned))
             reader = cursor.fetch_record_batch()
             reading = pg_arrow.ReadAhead(reader)
             converter = pg_arrow.Converter(columns, self.name)
@@ -292,12 +293,13 @@ class MySQLSource(DatabaseSource):
                 cursor.execute(mysql_arrow.probe_statement(statement))
                 description = cursor.description
             _, schema = self._schema(description)
-            columns = mysql_arrow.plan_columns(
+            planned = mysql_arrow.plan_columns(
                 description, schema, lambda level, message: self.log(level, message)
             )
+            columns = projected(planned, self.used_columns)
             reader = mysql_arrow.reader(
                 mysql_arrow.url(_normalized_settings(settings)),
-                mysql_arrow.read_statement(statement, columns, marker),
+                mysql_arrow.read_statement(statement, columns, marker, every_column=columns == planned),
                 self.ctx.batch_size,
                 self._session_setup(),
             )
