@@ -55,10 +55,18 @@ def error_body(code: str, message: str, details=None) -> dict:
     }
 
 
+def _is_graph_problem(details) -> bool:
+    return isinstance(details, dict) and "message" in details and "component" in details
+
+
 def _first_message(details) -> str:
-    """A one-line summary of nested field errors: `field: message`."""
+    """A one-line summary of nested field errors: `field: message`. A list of
+    graph problems is summed up whole, so the message names every bad
+    component, not only the first."""
+    if isinstance(details, list) and len(details) > 1 and all(map(_is_graph_problem, details)):
+        return "; ".join(_first_message(problem) for problem in details)
     if isinstance(details, dict):
-        if "message" in details and "component" in details:
+        if _is_graph_problem(details):
             # A graph problem: {"component", "field", "message"}.
             where = f"component '{details['component']}'"
             if details.get("field"):

@@ -2,9 +2,11 @@
 before any work, and a TERM or Ctrl-C on the process group stops gunicorn and
 the qcluster within 10 s, without the shell's "Segmentation fault"."""
 
+import os
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -62,3 +64,35 @@ def test_a_signal_to_the_process_group_stops_everything_within_10_s(site_home, s
         assert "This is a local development server" in output and "docs/operations.md" in output
     finally:
         site.kill()
+
+
+def test_one_term_to_the_qcluster_main_process_stops_the_whole_cluster_within_10_s(site_home):
+    """What a production supervisor should do (docs/operations.md: KillMode=mixed)."""
+    log = site_home / "qcluster.log"
+    with open(log, "w+b") as output:
+        cluster = subprocess.Popen(
+            [BASE_DIR / ".venv/bin/python", "manage.py", "qcluster"],
+            cwd=BASE_DIR,
+            env=site_environment(site_home),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while b"running." not in log.read_bytes():
+                assert time.monotonic() < deadline and cluster.poll() is None, log.read_text()
+                time.sleep(0.2)
+            started = time.monotonic()
+            cluster.send_signal(signal.SIGTERM)
+            cluster.wait(timeout=30)
+            assert time.monotonic() - started < 10
+            deadline = time.monotonic() + 5
+            while processes_serving(site_home) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the sentinel's children exit right after it
+            assert processes_serving(site_home) == [], log.read_text()
+            assert b"has stopped" in log.read_bytes()
+        finally:
+            if cluster.poll() is None:
+                os.killpg(cluster.pid, signal.SIGKILL)
+                cluster.wait()

@@ -146,3 +146,15 @@ def test_a_validate_component_may_pin_a_schema_version(admin_client, version, ok
         assert response.status_code == 201, response.content
     else:
         assert problems(response)[0]["field"] == "config.version"
+
+
+@pytest.mark.django_db
+def test_the_message_names_every_bad_component_not_only_the_first(admin_client):
+    components = pipeline()
+    components[1]["type"] = "teleport"
+    components[2]["inputs"] = ["nowhere"]
+    response = post_job(admin_client, components)
+    assert len(problems(response)) == 2
+    message = response.json()["error"]["message"]
+    assert message.startswith("components: component 'positive', field 'type': ")
+    assert "teleport" in message and "; component 'out', field 'inputs': " in message and "nowhere" in message
