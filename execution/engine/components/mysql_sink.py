@@ -70,6 +70,7 @@ class MySQLSink(InsertingSink):
 
     dialect = MYSQL
     driver_errors = (pymysql.MySQLError,)
+    marker_kind = "mysql"
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
