@@ -90,6 +90,41 @@ print("START_JOBS", ",".join(str(trivial(f"start_{n}").pk) for n in range(starts
 """
 
 
+# The same reads in this process (Django's test client, no concurrency, no HTTP):
+# Python function calls per request (deterministic) and the least CPU time of
+# 7 x 20 requests, to see where a read's cost goes.
+IN_PROCESS = """
+import cProfile, json, os, pstats, time
+from django.test import Client
+
+client = Client(HTTP_AUTHORIZATION="Token " + os.environ["LOAD_TOKEN"], HTTP_ACCEPT="application/json",
+                HTTP_HOST="127.0.0.1")
+rows = {}
+for name, path, etag in json.loads(os.environ["LOAD_READS"]):
+    headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+    status = [client.get(path, **headers).status_code for _ in range(3)][-1]
+    profile = cProfile.Profile()
+    profile.enable()
+    client.get(path, **headers)
+    profile.disable()
+    best = float("inf")
+    for _ in range(7):
+        started = time.process_time()
+        for _ in range(20):
+            client.get(path, **headers)
+        best = min(best, (time.process_time() - started) / 20)
+    rows[name] = [status, pstats.Stats(profile).total_calls, best * 1000]
+print("IN_PROCESS " + json.dumps(rows))
+"""
+
+
+def in_process(env, token, reads) -> dict:
+    env = dict(env, LOAD_TOKEN=token, LOAD_READS=json.dumps(reads))
+    output = manage(env, "shell", "-c", IN_PROCESS, capture=True)
+    line = next(line for line in output.splitlines() if line.startswith("IN_PROCESS "))
+    return json.loads(line.removeprefix("IN_PROCESS "))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -268,7 +303,7 @@ def main():
         print(
             f"{args.connections} clients x {args.duration} s per endpoint against {base} "
             f"({'PostgreSQL' if args.database_url else 'SQLite'}, cache {args.cache_url or 'in the database'}, "
-            f"{args.threads_per_worker} threads per worker; logs in {logs})",
+            f"{args.threads_per_worker} threads per worker; load average {os.getloadavg()[0]:.1f}; logs in {logs})",
             flush=True,
         )
         reads = {
@@ -289,6 +324,7 @@ def main():
             ("POST /jobs/{id}/start", [f"/api/v1/jobs/{pk}/start" for pk in start_jobs], "POST", "{}", None),
         ]
         results = []
+        local_reads = [(name, paths[0], etag) for name, paths, method, _, etag in runs if method == "GET"]
         for name, paths, method, body, etag in runs:
             results.append(run_wrk(wrk, base, token, name, paths, args, method, body, etag))
             print(f"  {name}: done", flush=True)
@@ -296,8 +332,10 @@ def main():
         stop(web)
         stop(worker)
 
+    local = in_process(env, token, local_reads)
     floor = next(r["rps"] for r in results if r["name"] == FLOOR)
     print()
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("| endpoint | requests/s | vs floor | p50 ms | p95 ms | p99 ms | max ms | bytes/answer | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
@@ -306,6 +344,12 @@ def main():
             f"{r['p95_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['max_us'] / 1000:.0f} | "
             f"{r['bytes'] / max(r['requests'], 1):,.0f} | {r['errors']} |"
         )
+    print()
+    print(f"In-process (one process, no HTTP; load average {os.getloadavg()[0]:.1f}):")
+    print("| endpoint | status | Python calls | CPU ms | CPU vs floor |")
+    print("|---|---:|---:|---:|---:|")
+    for name, (status, calls, cpu_ms) in local.items():
+        print(f"| {name} | {status} | {calls:,} | {cpu_ms:.2f} | {local[FLOOR][2] / cpu_ms:.2f}× |")
     errors = {r["name"]: r["errors"] for r in results if r["errors"]}
     ratios = {r["name"]: r["rps"] / floor for r in results}
     missed = {

@@ -8,7 +8,8 @@ from a small aggregate query over the rows the answer is built from
 (`answer_unless_current`): a current copy is a 304 before anything is
 serialized. Those ETags are weak (`W/"..."`): they stand for the data an
 answer shows, not its bytes (a running execution's elapsed seconds move
-between two heartbeats without changing it). `ApiCacheControlMiddleware`
+between two heartbeats without changing it). No Last-Modified: deleting a
+row moves no timestamp. `ApiCacheControlMiddleware`
 marks API reads `private, no-cache`: a client may keep an answer but must
 revalidate it each time, so it never shows a stale one (and no shared proxy
 stores it).
