@@ -21,6 +21,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.audit import record, snapshot
 from authoring.documents import CONTEXT
+from authoring.extensions import extra_kinds
 from authoring.plan import CREATE, UNCHANGED, ApplyError, Document, Step, plan
 from contexts.models import Credential
 from contexts.serializers import ContextSerializer, ParameterSerializer, credential_problems
@@ -59,7 +60,11 @@ def check_permissions(steps: list[Step], request) -> None:
         if step.action == UNCHANGED:
             continue
         document = step.document
-        permission = PERMISSIONS[document.kind].format("add" if step.action == CREATE else "change")
+        added = extra_kinds().get(document.kind)
+        if added is not None:
+            permission = added.permission
+        else:
+            permission = PERMISSIONS[document.kind].format("add" if step.action == CREATE else "change")
         if not user.has_perm(permission):
             raise PermissionDenied(
                 f"{document.source}: applying it would {step.action} {document.kind} {document.name!r}, "
@@ -112,7 +117,7 @@ class _Writer:
     def write(self, steps: list[Step]) -> None:
         for step in steps:
             if step.action != UNCHANGED:
-                self._each(step, getattr(self, f"_write_{step.document.kind}"))
+                self._each(step, self._writer_of(step.document.kind))
         for step, job, _ in self.jobs:
             self._each(step, lambda step, job=job: self._link(step, job))
         if self.problems:
@@ -120,6 +125,12 @@ class _Writer:
         for step, job, before in self.jobs:
             self._audit(step, job, before)
             record_version(job, user=self.user, via=JobVersion.Via.APPLY)
+
+    def _writer_of(self, kind: str):
+        added = extra_kinds().get(kind)
+        if added is not None:
+            return lambda step: added.write(step.document.data, self.request)
+        return getattr(self, f"_write_{kind}")
 
     def _each(self, step: Step, write) -> None:
         """Write one document in a savepoint, so a refused one leaves the others' checks meaningful."""

@@ -8,6 +8,7 @@ value, credentials by name, kind and non-secret config), ids, timestamps and
 grants (`allowed_groups`), which belong to the database the files go to.
 """
 
+from authoring.extensions import extra_kinds
 from contexts.models import Context
 from jobs.documents import JOB, job_document
 from jobs.models import Job
@@ -58,14 +59,22 @@ def schema_document(schema: Schema) -> dict:
     }
 
 
+def all_kinds() -> tuple[str, ...]:
+    """Every kind, in the order apply writes them (added kinds after jobs)."""
+    return KINDS + tuple(extra_kinds())
+
+
 def file_name(document: dict) -> str:
     """`jobs/<name>.yaml`: where export_jobs writes a document inside its folder."""
-    return f"{FOLDERS[document['kind']]}/{document['name']}.yaml"
+    kind = document["kind"]
+    folder = FOLDERS.get(kind) or extra_kinds()[kind].folder
+    return f"{folder}/{document['name']}.yaml"
 
 
-def export_documents(jobs=None) -> list[dict]:
+def export_documents(jobs=None, *, also: tuple[str, ...] = ()) -> list[dict]:
     """The documents of `jobs` (default: every job) and of the contexts and
-    schemas they use (with every job: every context and schema), each kind by name."""
+    schemas they use (with every job: every context and schema), each kind by
+    name; then those of the added kinds named in `also` (e.g. "state")."""
     everything = jobs is None
     jobs = list((Job.objects.all() if everything else jobs).with_graph().order_by("name"))
     contexts = Context.objects.prefetch_related("parameters", "credentials").order_by("name")
@@ -73,10 +82,12 @@ def export_documents(jobs=None) -> list[dict]:
     if not everything:
         contexts = contexts.filter(pk__in=[job.default_context_id for job in jobs if job.default_context_id])
         schemas = schemas.filter(name__in=_schemas_used(jobs))
+    added = [document for kind in also for document in extra_kinds()[kind].export(jobs)]
     return (
         [context_document(context) for context in contexts]
         + [schema_document(schema) for schema in schemas]
         + [job_document(job) for job in jobs]
+        + added
     )
 
 

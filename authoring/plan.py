@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from authoring.documents import CONTEXT, KINDS, SCHEMA, context_document, schema_document
+from authoring.documents import CONTEXT, SCHEMA, all_kinds, context_document, schema_document
+from authoring.extensions import extra_kinds
 from contexts.access import visible_contexts
 from contexts.models import Context
 from contexts.values import ParameterType
@@ -143,17 +144,17 @@ def check_shapes(documents: list[Document]) -> None:
         if not isinstance(data, dict):
             found["document"] = ["Give a mapping with `kind` and `name`."]
             continue
-        if data.get("kind") not in KINDS:
-            found["kind"] = [f"Give one of: {', '.join(KINDS)} (got {data.get('kind')!r})."]
+        kinds = all_kinds()
+        if data.get("kind") not in kinds:
+            found["kind"] = [f"Give one of: {', '.join(kinds)} (got {data.get('kind')!r})."]
             continue
         if not isinstance(data.get("name"), str) or not data["name"]:
             found["name"] = ["Give the object's name."]
             continue
+        known = KEYS[data["kind"]] if data["kind"] in KEYS else extra_kinds()[data["kind"]].keys
         for key in data:
-            if key not in KEYS[data["kind"]]:
-                found[str(key)] = [
-                    f"Unknown field for a {data['kind']}; known: {', '.join(KEYS[data['kind']])}."
-                ]
+            if key not in known:
+                found[str(key)] = [f"Unknown field for a {data['kind']}; known: {', '.join(known)}."]
         key = (data["kind"], data["name"])
         if key in seen:
             found["name"] = [f"{seen[key]} describes this {data['kind']} too; keep one."]
@@ -169,11 +170,18 @@ def check_shapes(documents: list[Document]) -> None:
 def plan(documents: list[Document], request=None) -> list[Step]:
     """Contexts, then schemas, then jobs, each with what applying it would do."""
     check_shapes(documents)
-    ordered = sorted(documents, key=lambda d: KINDS.index(d.kind))
+    kinds = all_kinds()
+    ordered = sorted(documents, key=lambda d: kinds.index(d.kind))
     return [_step(document, request) for document in ordered]
 
 
 def _step(document: Document, request) -> Step:
+    added = extra_kinds().get(document.kind)
+    if added is not None:
+        current = added.current(document.name, request)
+        if current is None:
+            return Step(document, CREATE)
+        return Step(document, UNCHANGED if document.data == current else UPDATE)
     if document.kind == JOB:
         jobs = visible_jobs(request) if request is not None else Job.objects.all()
         instance = jobs.with_graph().filter(name=document.name).first()

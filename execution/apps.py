@@ -7,7 +7,12 @@ class ExecutionConfig(AppConfig):
     name = "execution"
 
     def ready(self):
+        from authoring.extensions import register_kind
         from execution import signals  # noqa: F401  (connects the receivers)
+        from execution.incremental.documents import STATE_KIND
+
+        # A job's incremental state in jobs as code (export_jobs --with-state).
+        register_kind(STATE_KIND)
 
         post_migrate.connect(_create_reaper_schedule, sender=self)
 

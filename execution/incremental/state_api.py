@@ -88,6 +88,28 @@ def _watermark_problem(watermark, settings: dict, saved) -> str | None:
     return None
 
 
+def busy(job, context_name: str) -> Conflict | None:
+    """Why the job's state in this context cannot change now (a run is active,
+    or an earlier load is not settled), else None."""
+    active = job.executions.filter(context_name=context_name, state__in=ACTIVE_STATES)
+    if active.exists():
+        return Conflict(
+            f"Job {job.name!r} has an active run in this context; stop it or wait before changing its state.",
+            details={"active_executions": list(active.values_list("id", flat=True))},
+        )
+    for pending in PendingState.objects.filter(execution__job=job, execution__context_name=context_name):
+        if resolve_pending(pending.execution) == UNDECIDED:
+            return Conflict(f"Execution #{pending.execution_id}'s load is not settled yet; try again later.")
+    return None
+
+
+def replace_state(job, context_name: str, components: dict[str, dict]) -> None:
+    """Store `components` (as check_state gave them) as the whole state of the job in this context."""
+    IncrementalState.objects.filter(job=job, context_name=context_name).delete()
+    for name, state in components.items():
+        IncrementalState.objects.create(job=job, context_name=context_name, component=name, **state)
+
+
 def _is_file_entry(entry) -> bool:
     return (
         isinstance(entry, dict)
@@ -120,17 +142,9 @@ class JobStateView(JobScopedMixin, APIView):
         if not may_edit_job(self.request.user, job):
             raise PermissionDenied("You may not change this job: its default context is not one you may use.")
         context_name = self.context_name(job)
-        active = job.executions.filter(context_name=context_name, state__in=ACTIVE_STATES)
-        if active.exists():
-            raise Conflict(
-                f"Job {job.name!r} has an active run in this context; stop it or wait before changing its state.",
-                details={"active_executions": list(active.values_list("id", flat=True))},
-            )
-        for pending in PendingState.objects.filter(execution__job=job, execution__context_name=context_name):
-            if resolve_pending(pending.execution) == UNDECIDED:
-                raise Conflict(
-                    f"Execution #{pending.execution_id}'s load is not settled yet; try again later."
-                )
+        conflict = busy(job, context_name)
+        if conflict is not None:
+            raise conflict
         return job, context_name
 
     @extend_schema(responses={200: dict}, parameters=[CONTEXT])
@@ -148,9 +162,7 @@ class JobStateView(JobScopedMixin, APIView):
         components = check_state(job, context_name, request.data.get("components"))
         before = state_body(job, context_name)
         with transaction.atomic():
-            IncrementalState.objects.filter(job=job, context_name=context_name).delete()
-            for name, state in components.items():
-                IncrementalState.objects.create(job=job, context_name=context_name, component=name, **state)
+            replace_state(job, context_name, components)
             after = state_body(job, context_name)
             record(request, "set_state", job, before=before, after=after)
         return Response(after)

@@ -3,8 +3,10 @@
 Writes one YAML file per job (`jobs/<name>.yaml`) and per context and schema
 (`contexts/`, `schemas/`) into DIR, keys in a fixed order so the files diff
 well under version control. With `--job`, only those jobs and the contexts and
-schemas they use. Secret values are never written. `apply_jobs DIR` reads
-them back.
+schemas they use. With `--with-state`, also each job's incremental state
+(`state/<job>.yaml`, execution/incremental/documents.py): off by default, as
+watermarks belong to one installation's data. Secret values are never
+written. `apply_jobs DIR` reads them back.
 """
 
 from pathlib import Path
@@ -26,15 +28,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--job", action="append", default=[], metavar="NAME", help="Only this job (repeatable)."
         )
+        parser.add_argument(
+            "--with-state",
+            action="store_true",
+            help="Also write the jobs' incremental state (state/<job>.yaml): watermarks and files loaded.",
+        )
 
-    def handle(self, *args, dir: Path, job: list[str], **options):
+    def handle(self, *args, dir: Path, job: list[str], with_state: bool = False, **options):
         jobs = None
         if job:
             jobs = Job.objects.filter(name__in=job)
             missing = sorted(set(job) - set(jobs.values_list("name", flat=True)))
             if missing:
                 raise CommandError(f"No job named {', '.join(map(repr, missing))}.")
-        for document in export_documents(jobs):
+        for document in export_documents(jobs, also=("state",) if with_state else ()):
             path = dir / file_name(document)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(to_yaml(document), encoding="utf-8")
