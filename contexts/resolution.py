@@ -25,6 +25,7 @@ from contexts.values import ParameterType, coerce_value
 from execution.engine import placeholders
 from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
+from execution.engine.intervals import INTERVAL_END, INTERVAL_PARAMETERS, INTERVAL_START, iso, parse_instant
 from execution.engine.placeholders import ENV_PREFIX, has_placeholder
 from execution.engine.registry import UnknownComponentType, get_spec
 from execution.engine.runner import resolve_placeholders
@@ -143,6 +144,13 @@ def _effective_parameters(context, overrides, problems) -> tuple[dict, dict]:
         overrides = {}
     for name, given in overrides.items():
         parameter = stored.get(name)
+        if parameter is None and name in INTERVAL_PARAMETERS:
+            # Built in: the span of time the run stands for (execution/engine/intervals.py).
+            try:
+                values[name] = iso(parse_instant(given))
+            except ValueError as error:
+                problems[f"parameters.{name}"].append(str(error))
+            continue
         if parameter is None:
             if context is None:
                 problems[f"parameters.{name}"].append(
@@ -158,8 +166,17 @@ def _effective_parameters(context, overrides, problems) -> tuple[dict, dict]:
             values[name] = coerce_value(parameter.type, given)
         except ValueError as error:
             problems[f"parameters.{name}"].append(f"{error} ({parameter.type} parameter)")
+    if not problems and _interval_reversed(values):
+        problems[f"parameters.{INTERVAL_END}"].append(f"{INTERVAL_END} must be after {INTERVAL_START}.")
     secret_values = {name: values[name] for name, p in stored.items() if p.type == ParameterType.SECRET}
     return values, secret_values
+
+
+def _interval_reversed(values: dict) -> bool:
+    try:
+        return parse_instant(values[INTERVAL_END]) <= parse_instant(values[INTERVAL_START])
+    except (KeyError, ValueError):
+        return False
 
 
 def _check_placeholders(components, context, values, environment, problems) -> None:

@@ -21,6 +21,8 @@ urlpatterns = [
     path("jobs/", job_pages.job_list, name="page-jobs"),
     path("jobs/<int:job_id>/", job_pages.job_detail, name="page-job"),
     path("jobs/<int:job_id>/start/", job_pages.job_start, name="page-job-start"),
+    path("jobs/<int:job_id>/state/reset/", job_pages.job_state_reset, name="page-job-state-reset"),
+    path("jobs/<int:job_id>/backfill/", job_pages.job_backfill, name="page-job-backfill"),
     path("executions/", execution_pages.execution_list, name="page-executions"),
     path("executions/<int:execution_id>/", execution_pages.execution_detail, name="page-execution"),
     path(

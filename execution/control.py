@@ -8,6 +8,7 @@ the worker acts on them at the next batch boundary (execution.lifecycle).
 """
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,8 @@ from contexts.resolution import RunInputError, choose_context, resolve_run_input
 from etlsite.errors import Conflict
 from execution.engine.errors import EngineError
 from execution.engine.graph import validate_components
+from execution.engine.incremental import watermark_problems
+from execution.engine.runner import RunContext
 from execution.models import ACTIVE_STATES, Execution, ExecutionEvent, State, Trigger
 from jobs.access import job_may_use_context
 from jobs.models import Job
@@ -31,6 +34,8 @@ from jobs.versions import version_for_run
 from schemas.resolution import schemas_for_components
 
 RUN_TASK = "execution.tasks.run_execution"
+# A start asks an incremental source's database about its watermark column for at most this long.
+WATERMARK_CHECK_SECONDS = 5
 
 
 def check_job_runs(job: Job, context_name: str | None, overrides: dict | None, given_connections=None):
@@ -52,6 +57,17 @@ def check_job_runs(job: Job, context_name: str | None, overrides: dict | None, g
         raise RunInputError(
             {f"components.{error.component}.{error.field or 'config'}": [error.message]}
         ) from None
+    probe = RunContext(
+        data_roots=list(settings.ETL_DATA_ROOTS),
+        connections=resolved.connections,
+        batch_size=1,
+        deadline=time.time() + WATERMARK_CHECK_SECONDS,
+    )
+    problems = watermark_problems(resolved.components, probe)
+    if problems:
+        raise RunInputError(
+            {f"components.{name}.config.incremental.column": [message] for name, message in problems}
+        )
     return resolved
 
 

@@ -7,21 +7,25 @@ import json
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import audit
-from contexts.access import visible_contexts
+from contexts.access import usable_contexts, visible_contexts
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from etlsite.pages import can_control, page, require_control
 from execution import charts, stats
 from execution.control import RunRequest, start_execution
-from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, Trigger
+from execution.incremental.backfill import create_backfill
+from execution.incremental.panel import BackfillForm, incremental_panel
+from execution.incremental.state_api import state_body
+from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, IncrementalState, Trigger
 from execution.scheduling import next_occurrence
 from jobs.access import may_edit_job, visible_jobs, visible_links
 from jobs.graph_picture import graph_picture, kind_of
@@ -116,15 +120,16 @@ class StartForm(forms.Form):
 @page
 def job_detail(request, job_id):
     job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
-    form = (
-        StartForm(job=job, contexts=visible_contexts(request).order_by("name"))
-        if can_control(request.user)
-        else None
-    )
-    return _render_job(request, job, form)
+    return _render_job(request, job, _start_form(request, job))
 
 
-def _render_job(request, job: Job, start_form, status: int = 200):
+def _start_form(request, job: Job):
+    if not can_control(request.user):
+        return None
+    return StartForm(job=job, contexts=visible_contexts(request).order_by("name"))
+
+
+def _render_job(request, job: Job, start_form, status: int = 200, backfill_form=None):
     components = job.component_dicts()
     executions = job.executions.select_related("started_by")
     links = visible_links(request, JobDependency.objects.select_related("upstream", "downstream"))
@@ -147,6 +152,7 @@ def _render_job(request, job: Job, start_form, status: int = 200):
         "start_form": start_form,
         "can_preview": may_edit_job(request.user, job),
         "versions": job.versions.order_by("-number")[:HISTORY_ROWS],
+        **incremental_panel(request, job, backfill_form),
         **run_trend(job),
     }
     return render(request, "jobs/job_detail.html", context, status=status)
@@ -230,3 +236,56 @@ def job_start(request, job_id):
     # Tagged so the execution page's live.js takes it away once the run started.
     messages.success(request, f"Execution #{execution.pk} of {job.name} is queued.", extra_tags="run-queued")
     return redirect("page-execution", execution_id=execution.pk)
+
+
+# --- incremental state and backfills (execution/incremental/panel.py) ----------------
+
+
+@require_POST
+@page
+def job_state_reset(request, job_id):
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
+    if not may_edit_job(request.user, job):
+        raise PermissionDenied("Resetting a job's state needs the right to edit the job.")
+    context_name = job.default_context.name if job.default_context else ""
+    if job.executions.filter(context_name=context_name, state__in=ACTIVE_STATES).exists():
+        messages.error(request, "A run of this job is active; stop it or wait before resetting its state.")
+        return redirect("page-job", job_id=job.pk)
+    before = state_body(job, context_name)
+    with transaction.atomic():
+        IncrementalState.objects.filter(job=job, context_name=context_name).delete()
+        audit.record(request, "reset_state", job, before=before, after=state_body(job, context_name))
+    messages.success(request, "State reset: the next run reads everything again.")
+    return redirect("page-job", job_id=job.pk)
+
+
+@require_POST
+@page
+def job_backfill(request, job_id):
+    job = get_object_or_404(visible_jobs(request).select_related("default_context"), pk=job_id)
+    require_control(request.user)
+    form = BackfillForm(request.POST)
+    if not form.is_valid():
+        return _render_job(request, job, _start_form(request, job), backfill_form=form, status=400)
+    data = dict(form.cleaned_data)
+    if data["context"] and not usable_contexts(request.user).filter(name=data["context"]).exists():
+        form.add_error("context", f"No context named {data['context']!r}.")
+        return _render_job(request, job, _start_form(request, job), backfill_form=form, status=400)
+    try:
+        backfill = create_backfill(job, request.user, data)
+    except (RunInputError, CredentialKeyError) as error:
+        details = error.details if isinstance(error, RunInputError) else {"context": [str(error)]}
+        for key, problems in details.items():
+            field = key if key in form.fields else None
+            form.add_error(field, [problem if field else f"{key}: {problem}" for problem in problems])
+        return _render_job(request, job, _start_form(request, job), backfill_form=form, status=400)
+    except Conflict as error:
+        form.add_error(None, str(error.detail))
+        return _render_job(request, job, _start_form(request, job), backfill_form=form, status=409)
+    audit.record(
+        request, "backfill", backfill, after={"job": job.name, "start": data["start"], "end": data["end"]}
+    )
+    messages.success(
+        request, f"Backfill {backfill.pk} of {job.name} started ({backfill.intervals.count()} intervals)."
+    )
+    return redirect("page-job", job_id=job.pk)

@@ -13,6 +13,7 @@ notifications) listen to the `finished` signal; nothing here imports them.
 from django.dispatch import Signal
 
 from etlsite.errors import Conflict
+from execution.incremental.backfill import advance_backfills
 from execution.models import ACTIVE_STATES, Action, Execution, State
 from execution.scheduling import schedule_retry, start_downstream_jobs
 from jobs.models import Job
@@ -30,6 +31,8 @@ def run_finished(execution: Execution) -> Execution | None:
     retry = schedule_retry(execution)
     if retry is None:
         start_downstream_jobs(execution)
+    # A backfill (or catch-up) the run belongs to starts its next intervals.
+    advance_backfills(execution, retry)
     finished.send(sender=Execution, execution=execution, retry=retry)
     return retry
 

@@ -46,6 +46,7 @@ class Trigger(models.TextChoices):
     DEPENDENCY = "dependency"
     CLI = "cli"
     RETRY = "retry"
+    BACKFILL = "backfill"
 
 
 class Action(models.TextChoices):
@@ -121,6 +122,11 @@ class Execution(models.Model):
     counters = models.JSONField(default=dict, blank=True, help_text="Per component: rows in/out/rejected...")
     custom_metrics = models.JSONField(default=list, blank=True)
     error = models.JSONField(default=dict, blank=True, help_text="Why it failed: component, message...")
+    files = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per file-set source: the files this run read (path, size, mtime).",
+    )
 
     objects = ExecutionQuerySet.as_manager()
 
@@ -455,3 +461,12 @@ class ExecutionRejects(models.Model):
     @property
     def file_path(self):
         return rejects_root() / self.path
+
+
+# Incremental state and backfills live in their own module (this one stays short).
+from execution.incremental.models import (  # noqa: E402, F401 - re-exported
+    Backfill,
+    BackfillInterval,
+    IncrementalState,
+    PendingState,
+)

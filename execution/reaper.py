@@ -26,6 +26,7 @@ from django_q.models import Schedule
 from contexts.models import Credential
 from execution.engine import temporaries
 from execution.engine.temporaries import Temporary
+from execution.incremental.state import UNDECIDED, resolve_all_finished, resolve_pending
 from execution.lifecycle import run_finished
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, LogLevel
 
@@ -81,9 +82,12 @@ def reap_abandoned_executions() -> list[int]:
                 execution.add_log(LogLevel.ERROR, reason)
         if reaped_now:
             logger.warning("Execution %s: %s", execution.pk, reason)
-            log_removal(execution, *remove_leftovers(execution))
+            # Its temporary files are evidence of whether file sinks committed: decide first.
+            if resolve_pending(execution) != UNDECIDED:
+                log_removal(execution, *remove_leftovers(execution))
             run_finished(execution)
             reaped.append(execution.pk)
+    resolve_all_finished()
     sweep_leftovers()
     return reaped
 
@@ -134,7 +138,9 @@ def log_removal(execution: Execution, removed: list[str], remaining: list[str]) 
 
 def sweep_leftovers(job=None) -> None:
     """Retry what ended runs (of `job`, or all) still list. A running one is never touched."""
-    ended = Execution.objects.filter(state__in=FINISHED_STATES, leftovers__isnull=False).distinct()
+    ended = Execution.objects.filter(
+        state__in=FINISHED_STATES, leftovers__isnull=False, pending_state__isnull=True
+    ).distinct()
     if job is not None:
         ended = ended.filter(job=job)
     for execution in ended:

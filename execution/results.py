@@ -8,6 +8,7 @@ from django.dispatch import Signal
 from contexts.resolution import redact
 from execution.engine.registry import SINK, get_spec
 from execution.engine.runner import Progress, RunResult
+from execution.incremental.state import apply_states
 from execution.models import Execution, ExecutionRejects, rejects_root
 
 REJECT_SAMPLE_ROWS = 5
@@ -75,8 +76,13 @@ def save_result(
     fields = progress_fields(result.progress, sinks, points)
     fields["progress"]["percent"] = 100.0
     with transaction.atomic():
-        Execution.objects.filter(pk=execution.pk).update(custom_metrics=result.metrics, **fields)
+        Execution.objects.filter(pk=execution.pk).update(
+            custom_metrics=result.metrics, files=result.files, **fields
+        )
         run_metrics_saved.send(__name__, execution=execution, metrics=result.metrics)
+        if result.states:
+            # The new watermarks commit with the result of the run whose sinks just committed.
+            apply_states(execution, result.states)
         for component, relative_path, rows in files:
             ExecutionRejects.objects.update_or_create(
                 execution=execution,

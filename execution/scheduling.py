@@ -7,8 +7,11 @@ times in the server's time zone only, so the Schedule is a one-off (`ONCE`,
 it fires (`run_scheduled`) re-arms it for the time after. django-q2 passes the
 intended time as `scheduled_for`; an execution is unique per (job,
 scheduled_for), so a late, missed or doubled tick never gives two runs of the
-same job for the same time. A missed tick (workers down) runs once when they
-are back; the ticks in between are skipped (`catch_up` is off).
+same job for the same time. Each run gets its slot as `${interval_start}`
+(the time it stands for) and `${interval_end}` (the next cron time). When
+the workers were down for several slots, the tick that fires late runs the
+latest slot only; with `config.catchup` every missed slot runs once, oldest
+first, as a backfill (execution/incremental/backfill.py).
 """
 
 import logging
@@ -25,12 +28,16 @@ from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
 from etlsite.errors import Conflict
 from execution.control import RunRequest, saved_overrides, start_execution
+from execution.engine.intervals import interval_values
+from execution.incremental.backfill import catch_up
 from execution.models import FINISHED_STATES, Execution, LogLevel, State, Trigger
 from jobs.models import Job, JobDependency
 
 logger = logging.getLogger("execution.scheduling")
 
 SCHEDULED_TASK = "execution.tasks.run_scheduled"
+# The most missed slots one catch-up runs (the latest ones).
+MAX_CATCH_UP = 1000
 # Why a run could not be started automatically (it is logged, never raised).
 START_PROBLEMS = (RunInputError, Conflict, CredentialKeyError)
 
@@ -76,6 +83,20 @@ def sync_job_schedule(job: Job) -> Schedule | None:
     return schedule
 
 
+def due_slots(cron: str, tz_name: str, first: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The cron slots (start, next cron time) from `first` up to `now`, at
+    most MAX_CATCH_UP of the latest; just `first`'s when it is not due yet."""
+    slots = []
+    start = first
+    while True:
+        following = next_occurrence(cron, tz_name, start)
+        slots.append((start, following))
+        if following > now:
+            break
+        start = following
+    return slots[-MAX_CATCH_UP:]
+
+
 def start_scheduled_run(job_id: int, scheduled_for: str | None = None) -> Execution | None:
     """One cron tick: re-arm the schedule, then start a run for that time (once)."""
     job = Job.objects.filter(pk=job_id).first()
@@ -86,9 +107,20 @@ def start_scheduled_run(job_id: int, scheduled_for: str | None = None) -> Execut
     if not config.get("schedule") or not config.get("enabled", True):
         return None
     intended = parse_datetime(scheduled_for) if scheduled_for else timezone.now()
+    slots = due_slots(config["schedule"], config["timezone"], intended, timezone.now())
+    if config.get("catchup") and len(slots) > 1:
+        catch_up(job, slots)
+        logger.info("Job %s catches up %s missed slots from %s", job.name, len(slots), intended)
+        return None
+    intended, following = slots[-1]
     try:
         execution, created = start_execution(
-            job, RunRequest(trigger=Trigger.SCHEDULE, scheduled_for=intended)
+            job,
+            RunRequest(
+                trigger=Trigger.SCHEDULE,
+                scheduled_for=intended,
+                overrides=interval_values(intended, following),
+            ),
         )
     except START_PROBLEMS as error:
         logger.warning("Scheduled run of job %s for %s not started: %s", job.name, intended, error)

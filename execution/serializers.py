@@ -44,6 +44,7 @@ class ExecutionSerializer(ModelSerializer):
             "counters",
             "custom_metrics",
             "error",
+            "files",
         ]
         read_only_fields = fields
 

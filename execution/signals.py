@@ -1,5 +1,6 @@
-"""Receivers of Django's and django-q2's signals: a job saved or deleted, a
-rejects file's row deleted, a worker process started. (What happens when a run
+"""Receivers of Django's, django-q2's and contexts' signals: a job saved or
+deleted, a rejects file's row deleted, a worker process started, the
+credentials key rotated. (What happens when a run
 ends is execution.lifecycle.)"""
 
 import logging
@@ -9,7 +10,9 @@ from django.dispatch import receiver
 from django_q.models import Schedule
 from django_q.signals import post_spawn
 
-from execution.models import ExecutionRejects
+from contexts import crypto
+from contexts.signals import secrets_reencrypting
+from execution.models import Execution, ExecutionRejects
 from execution.reaper import ensure_reaper_schedule, reap_abandoned_executions
 from execution.scheduling import schedule_name, sync_job_schedule
 from jobs.models import Job
@@ -45,3 +48,16 @@ def prepare_worker(sender, proc_name, **kwargs):
         reap_abandoned_executions()
     except Exception:
         logger.exception("Reaping at worker start failed in %s", proc_name)
+
+
+@receiver(secrets_reencrypting)
+def reencrypt_saved_overrides(sender, **kwargs):
+    """A run's start-time overrides are kept encrypted for its retries and
+    restarts: they move to the newest key with every other secret."""
+    runs = Execution.objects.select_for_update().exclude(encrypted_overrides="").only("encrypted_overrides")
+    count = 0
+    for execution in runs:
+        execution.encrypted_overrides = crypto.reencrypt(execution.encrypted_overrides)
+        execution.save(update_fields=["encrypted_overrides"])
+        count += 1
+    return count, "execution's saved run overrides"

@@ -6,10 +6,13 @@ Seed paths have no trailing slash; one is accepted too (as the jobs router does)
 from django.urls import re_path
 
 from execution import views
+from execution.incremental import backfill_api
+from execution.incremental.state_api import JobStateView
 from execution.models import Action
 
 JOB = r"^jobs/(?P<job_id>\d+)/"
 EXECUTION = JOB + r"executions/(?P<execution_id>\d+)/"
+BACKFILL = r"^backfills/(?P<backfill_id>\d+)/"
 
 
 def route(prefix: str, name: str, view, url_name: str):
@@ -37,6 +40,12 @@ urlpatterns = [
         views.RejectsDownloadView.as_view(),
         name="job-execution-rejects",
     ),
+    route(JOB, "state", JobStateView.as_view(), "job-state"),
+    route(JOB, "backfill", backfill_api.JobBackfillView.as_view(), "job-backfill"),
+    re_path(r"^backfills/?$", backfill_api.BackfillListView.as_view(), name="backfill-list"),
+    re_path(BACKFILL[:-1] + "/?$", backfill_api.BackfillDetailView.as_view(), name="backfill-detail"),
+    route(BACKFILL, "stop", backfill_api.BackfillStopView.as_view(), "backfill-stop"),
+    route(BACKFILL, "rerun", backfill_api.BackfillRerunView.as_view(), "backfill-rerun"),
     route(JOB, "health", views.HealthView.as_view(), "job-health"),
     route(JOB, "performance", views.PerformanceView.as_view(), "job-performance"),
     route(JOB, "statistics", views.StatisticsView.as_view(), "job-statistics"),

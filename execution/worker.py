@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import traceback
+import uuid
 
 from django.conf import settings
 from django.db import connection
@@ -26,6 +27,7 @@ from execution.control import RunRequest, saved_overrides, start_execution
 from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import RunContext, run_job
 from execution.engine.temporaries import Temporary, Tracker
+from execution.incremental import state as incremental
 from execution.lifecycle import run_finished
 from execution.models import (
     FINISHED_STATES,
@@ -233,7 +235,11 @@ def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_co
         # What earlier runs of this job left (killed while the reaper was not running).
         sweep_leftovers(job)
         final, message, error = _run_engine(session, resolved)
-        left = _clean_up(session, resolved.connections)
+        # Before the temporary files go: they are the evidence of the file sinks.
+        undecided = final != State.SUCCEEDED and (
+            incremental.resolve_pending(execution, resolved.connections) == incremental.UNDECIDED
+        )
+        left = [] if undecided else _clean_up(session, resolved.connections)
     if left:
         what = f"could not be removed yet (the reaper retries every minute): {'; '.join(left)}."
         stopped = final == State.STOPPED
@@ -252,6 +258,34 @@ def run_claimed(execution: Execution, worker_id: str, on_progress=None, given_co
     return execution.state
 
 
+class EarlierLoadUndecided(Exception):
+    pass
+
+
+def _incremental_inputs(execution: Execution, components: list[dict]) -> dict:
+    """The RunContext fields of an incremental run: the saved state, a load id
+    and the hook recording the pending state (execution/incremental/state.py)."""
+    if not incremental.is_incremental(components):
+        return {}
+    problems = incremental.resolve_earlier(execution.job, execution.context_name, exclude_id=execution.pk)
+    if problems:
+        raise EarlierLoadUndecided(
+            "Not started: the incremental state of this job in this context is not settled ("
+            + "; ".join(problems)
+            + "). Reading now could load rows twice; run it again once that is done."
+        )
+    load_id = uuid.uuid4().hex
+
+    def before_commit(states, evidence):
+        incremental.record_pending(execution, load_id, states, evidence)
+
+    return {
+        "incremental_state": incremental.saved_states(execution.job, execution.context_name),
+        "load_id": load_id,
+        "before_commit": before_commit,
+    }
+
+
 def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
     execution = session.execution
     try:
@@ -265,11 +299,12 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             deadline=session.wall_clock_deadline(),
             values=resolved.values,
             temporaries=LeftoverRecorder(execution),
+            **_incremental_inputs(execution, resolved.components),
         )
         result = run_job(resolved.components, context)
     except StopRequested:
         return State.STOPPED, "stopped at a batch boundary", None
-    except RunTimedOut as error:
+    except (RunTimedOut, EarlierLoadUndecided) as error:
         summary = session.record_error(str(error))
         return State.FAILED, summary["message"], summary
     except EngineError as error:

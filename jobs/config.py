@@ -15,6 +15,7 @@ DEFAULT_JOB_CONFIG = {
     "schedule": None,
     "timezone": "UTC",
     "enabled": True,
+    "catchup": False,
 }
 
 
@@ -31,6 +32,10 @@ class JobConfigSerializer(serializers.Serializer):
     )
     timezone = serializers.CharField(required=False, help_text="IANA time zone of the schedule.")
     enabled = serializers.BooleanField(required=False)
+    catchup = serializers.BooleanField(
+        required=False,
+        help_text="Run every cron slot missed while workers were down, once each (default: only the latest).",
+    )
     expected_seconds = serializers.IntegerField(
         min_value=1,
         allow_null=True,

@@ -1,4 +1,5 @@
-"""Arrow record batches of any size as Polars frames of exactly `batch_size` rows."""
+"""Arrow record batches of any size as Polars frames of exactly `batch_size`
+rows, and the columns a database source reads."""
 
 import polars as pl
 import pyarrow as pa
@@ -26,3 +27,11 @@ def frames(batches, schema: pa.Schema, batch_size: int):
         rows -= whole
     if rows or not emitted:
         yield pl.from_arrow(pa.Table.from_batches(pending, schema=schema))
+
+
+def projected(columns: list, used: frozenset[str] | None) -> list:
+    """The columns (with a `name`) read downstream, in result order: all when
+    `used` is None, at least one (a job that only counts rows)."""
+    if used is None:
+        return columns
+    return [column for column in columns if column.name in used] or columns[:1]

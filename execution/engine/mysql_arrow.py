@@ -86,10 +86,12 @@ def plan_columns(description, schema: dict, log) -> list[Column]:
     return columns
 
 
-def read_statement(statement: str, columns: list[Column], marker: str) -> str:
-    select = ", ".join(column.expression for column in columns)
-    if all(column.kind == "plain" for column in columns):
+def read_statement(statement: str, columns: list[Column], marker: str, *, every_column: bool = True) -> str:
+    """The query read, marked; wrapped to convert columns on the server or to
+    leave out those nobody reads."""
+    if every_column and all(column.kind == "plain" for column in columns):
         return f"/* {marker} */ {statement}"
+    select = ", ".join(column.expression for column in columns)
     return f"/* {marker} */ SELECT {select} FROM ({statement}) AS etl_source"  # noqa: S608
 
 
@@ -103,7 +105,10 @@ def url(settings: dict) -> str:
     auth = f"{user}:{password}@" if password else f"{user}@"
     host = settings.get("host") or "127.0.0.1"
     port = int(settings.get("port") or 3306)
-    return f"mysql://{auth}{host}:{port}/{quote(settings.get('database') or '', safe='')}"
+    # TCP as given: on a local server connectorx would otherwise try the Unix
+    # socket first, where the server sees another account (`user@localhost`).
+    database = quote(settings.get("database") or "", safe="")
+    return f"mysql://{auth}{host}:{port}/{database}?prefer_socket=false"
 
 
 def reader(connection_url: str, statement: str, batch_size: int, setup: list[str]) -> pa.RecordBatchReader:
@@ -169,6 +174,13 @@ def kill(connection, marker: str) -> None:
 def error_message(error: BaseException) -> str:
     """connectorx's `MySqlError { ERROR 1054 (42S22): Unknown column ... }` as the server's words."""
     text = str(error).strip()
+    if "Couldn't convert the value" in text:
+        value = text[text.index("Couldn't convert the value") :].split("`")[1] if "`" in text else "a value"
+        return (
+            f"a value the Arrow reader cannot convert: {value} (MySQL's zero or partial dates such as "
+            "'0000-00-00' have no date counterpart); turn it into NULL or text in the query, e.g. "
+            "NULLIF(d, '0000-00-00') or CAST(d AS CHAR)"
+        )
     if "ERROR" in text and "{" in text:
         text = text[text.index("ERROR") :].rstrip("} ").strip()
     return text or type(error).__name__

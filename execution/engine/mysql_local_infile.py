@@ -47,6 +47,9 @@ _TIME_FORMAT = "%H:%M:%S%.6f"
 _PLAIN = (pl.Boolean, pl.String, pl.Date, pl.Time, pl.Datetime, pl.Duration, pl.Decimal, pl.Binary, pl.Null)
 _PLAIN_CLASSES = (pl.Datetime, pl.Duration, pl.Decimal, pl.Categorical, pl.Enum)
 _REFUSED_FILE = 2000  # CR_UNKNOWN_ERROR: the client refused the server's request
+# The server refusing LOAD DATA LOCAL: ER_NOT_ALLOWED_COMMAND (older servers),
+# MySQL 8's ER_CLIENT_LOCAL_FILES_DISABLED, MariaDB's ER_LOAD_INFILE_CAPABILITY_DISABLED.
+REFUSED_CODES = (1148, 3948, 4166)
 
 
 class GuardedConnection(pymysql.connections.Connection):
@@ -157,7 +160,11 @@ def _mysql_time(duration: pl.Expr) -> pl.Expr:
 
 class Loader:
     """Runs one LOAD DATA per memory file on `connection`, in a thread. The
-    caller must not use the connection until `finish` or `abort` returned."""
+    caller must not use the connection until `finish` or `abort` returned.
+
+    When the server refuses the very first LOAD DATA LOCAL (its `local_infile`
+    is OFF), nothing was loaded: `refused` tells why, and `unloaded` holds
+    every slice sent, for the caller to insert another way."""
 
     def __init__(self, connection: GuardedConnection, statement: str, component: str):
         self.connection = connection
@@ -165,6 +172,8 @@ class Loader:
         self.component = component
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
         self.error: BaseException | None = None
+        self.refused: str | None = None
+        self.unloaded: list[pl.DataFrame] = []
         self.rows_loaded = 0
         self.thread = threading.Thread(target=self._run, name="etl-mysql-load", daemon=True)
         self.thread.start()
@@ -174,7 +183,7 @@ class Loader:
             chunk = batch.slice(offset, LOAD_CHUNK_ROWS)
             self._raise_error()
             descriptor = _memory_file(encode(chunk))
-            self.queue.put((descriptor, chunk.height))
+            self.queue.put((descriptor, chunk))
 
     def finish(self) -> None:
         self.queue.put(None)
@@ -193,34 +202,42 @@ class Loader:
 
     def _run(self):
         while (item := self.queue.get()) is not None:
-            descriptor, rows = item
+            descriptor, chunk = item
             try:
-                if self.error is None:
-                    self._load(descriptor, rows)
+                if self.refused is not None:
+                    self.unloaded.append(chunk)
+                elif self.error is None:
+                    self._load(descriptor, chunk)
             except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
                 self.error = error
             finally:
                 os.close(descriptor)
 
-    def _load(self, descriptor: int, rows: int) -> None:
+    def _load(self, descriptor: int, chunk: pl.DataFrame) -> None:
         path = f"/proc/self/fd/{descriptor}"
         self.connection.offered_file = path.encode()
         try:
             with self.connection.cursor() as cursor:
                 loaded = cursor.execute(self.statement.format(path=path))
                 warnings = cursor.warning_count
+        except pymysql.MySQLError as error:
+            if self.rows_loaded or not error.args or error.args[0] not in REFUSED_CODES:
+                raise
+            self.refused = f"error {error.args[0]}: {error.args[1] if len(error.args) > 1 else error}"
+            self.unloaded.append(chunk)
+            return
         finally:
             self.connection.offered_file = None
-        if warnings or loaded != rows:
+        if warnings or loaded != chunk.height:
             shown = self.connection.show_warnings()[:3]
             said = "; ".join(str(message) for _, _, message in shown) or "no warning given"
             raise EngineError(
-                f"The server loaded {loaded} of {rows} rows of a slice and said: {said}. "
+                f"The server loaded {loaded} of {chunk.height} rows of a slice and said: {said}. "
                 "Nothing was written (the load is rolled back).",
                 component=self.component,
                 field="config.table",
             )
-        self.rows_loaded += rows
+        self.rows_loaded += chunk.height
 
 
 def _memory_file(data: bytes) -> int:

@@ -142,10 +142,10 @@ def numeric_typmod(typmod: int) -> tuple[int | None, int]:
     return (value >> 16) & 0xFFFF, scale
 
 
-def read_statement(statement: str, columns: list[Column]) -> str:
-    """`statement` itself when every column reads as it is, else a SELECT
-    around it converting the others."""
-    if all(column.kind == "native" for column in columns):
+def read_statement(statement: str, columns: list[Column], *, every_column: bool = True) -> str:
+    """`statement` itself when it reads every column as it is, else a SELECT
+    around it converting the others (and leaving out those nobody reads)."""
+    if every_column and all(column.kind == "native" for column in columns):
         return statement
     select = ", ".join(column.expression for column in columns)
     return f"SELECT {select} FROM ({statement}) AS etl_source"  # noqa: S608 - quoted identifiers

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from execution.engine import fusion, placeholders, planning
+from execution.engine import file_sets, fusion, placeholders, planning
 from execution.engine.components.base import MetricRecorder, Sink, Source, main
 from execution.engine.components.checks import REJECTS_PORT
 from execution.engine.errors import EngineError, GraphError, StopRequested
@@ -63,6 +63,13 @@ class RunContext:
     # Column name -> provenance.TextFallback: why a source's column is text,
     # quoted by type errors further down (filled by the run).
     text_fallbacks: dict = field(default_factory=dict)
+    # Incremental runs (incremental.py, load_markers.py): each source's saved
+    # state (`watermark`, `files`), the run's load id written by database
+    # sinks with their data, and a hook told the sources' new states and each
+    # sink's commit evidence after the last batch, before any sink commits.
+    incremental_state: dict[str, dict] = field(default_factory=dict)
+    load_id: str | None = None
+    before_commit: Callable[[dict[str, dict], list[dict]], None] | None = None
 
 
 @dataclass
@@ -117,6 +124,10 @@ class RunResult:
     metrics: list[dict]
     progress: Progress
     seconds: float
+    # Incremental sources' new states (saved by the caller, see RunContext.before_commit).
+    states: dict[str, dict] = field(default_factory=dict)
+    # File sources reading a file set: component -> [{"path", "size", "mtime"}] read.
+    files: dict[str, list[dict]] = field(default_factory=dict)
 
 
 # --- placeholders -------------------------------------------------------------------
@@ -204,6 +215,7 @@ class _Run:
         self.exhausted: set[str] = set()
         self.readers: list = []
         self.started = time.monotonic()
+        self.states: dict[str, dict] = {}
         # Set by _plan once the components are built.
         self.segments: dict[str, fusion.Segment] = {}
         self.pushed: dict[str, str] = {}
@@ -218,11 +230,17 @@ class _Run:
             self._heartbeat()
             sinks = [i for i in self.instances.values() if isinstance(i, Sink)]
             # Preparing and committing are the sinks' work too (a swap, a COMMIT).
-            for step in ("prepare", "commit"):
-                for sink in sinks:
-                    started = time.monotonic()
-                    self._call(sink.name, getattr(sink, step))
-                    self.counters[sink.name].worked(started, self.started)
+            for sink in sinks:
+                started = time.monotonic()
+                self._call(sink.name, sink.prepare)
+                self.counters[sink.name].worked(started, self.started)
+            self.states = self._new_states()
+            if self.states and self.ctx.before_commit:
+                self.ctx.before_commit(self.states, [s.commit_evidence() for s in sinks])
+            for sink in sinks:
+                started = time.monotonic()
+                self._call(sink.name, sink.commit)
+                self.counters[sink.name].worked(started, self.started)
         except BaseException:
             self._rollback()
             raise
@@ -238,10 +256,14 @@ class _Run:
             spec = get_spec(definition["type"])
             self.instances[name] = self._call(
                 name,
-                lambda spec=spec, definition=definition: spec.implementation(
-                    definition["name"], definition.get("config") or {}, self.ctx
+                lambda spec=spec, definition=definition: file_sets.build(
+                    spec, definition["name"], definition.get("config") or {}, self.ctx
                 ),
             )
+
+    def _new_states(self) -> dict[str, dict]:
+        sources = [i for i in self.instances.values() if isinstance(i, Source)]
+        return {s.name: state for s in sources if (state := self._call(s.name, s.new_state)) is not None}
 
     def _plan(self):
         """Projection and predicate pushdown, then fusion (planning.py, fusion.py)."""
@@ -475,4 +497,10 @@ class _Run:
             metrics=metrics,
             progress=self._progress(),
             seconds=round(time.monotonic() - self.started, 6),
+            states=self.states,
+            files={
+                name: instance.files_read
+                for name, instance in self.instances.items()
+                if isinstance(instance, file_sets.FileSet)
+            },
         )

@@ -121,7 +121,8 @@ class NotificationRuleSerializer(StrictFieldsMixin, serializers.ModelSerializer)
     )
     jobs = serializers.ListField(
         source="job_ids",
-        child=serializers.IntegerField(),
+        # Ids fit a 64-bit primary key (a bigger number is a 400, not a database error).
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         allow_null=True,
         help_text="Job ids, or null for every job you may see.",
     )

@@ -89,6 +89,14 @@ ROUTES = {
     ("POST", "/api/v1/jobs/{job_id}/start/"): "operator",
     ("GET", "/api/v1/jobs/{job_id}/statistics/"): "user",
     ("GET", "/api/v1/jobs/{job_id}/status/"): "user",
+    ("GET", "/api/v1/jobs/{job_id}/state/"): "user",
+    ("PUT", "/api/v1/jobs/{job_id}/state/"): "editor",
+    ("DELETE", "/api/v1/jobs/{job_id}/state/"): "editor",
+    ("POST", "/api/v1/jobs/{job_id}/backfill/"): "operator",
+    ("GET", "/api/v1/backfills/"): "user",
+    ("GET", "/api/v1/backfills/{backfill_id}/"): "user",
+    ("POST", "/api/v1/backfills/{backfill_id}/stop/"): "operator",
+    ("POST", "/api/v1/backfills/{backfill_id}/rerun/"): "operator",
     ("POST", "/api/v1/jobs/{job_id}/stop/"): "operator",
     ("GET", "/api/v1/jobs/{job_id}/timeline/"): "user",
     ("DELETE", "/api/v1/jobs/{pk}/"): "editor",
@@ -182,7 +190,7 @@ def needed_scope(method: str, path: str) -> str | None:
         return "admin"
     if method == "GET" or (method, path) in READ_ONLY_POSTS:
         return "read"
-    if level == "operator" and re.search(r"/(start|stop|pause|resume|restart)/$", path):
+    if level == "operator" and re.search(r"/(start|stop|pause|resume|restart|backfill|rerun)/$", path):
         return "execute"
     return "write"
 

@@ -274,14 +274,24 @@ def server_local_infile_off(target):
             cursor.execute(f"SET GLOBAL local_infile = {int(before)}")
 
 
-def test_a_server_refusing_local_infile_gets_inserts_with_a_log_line(mysql_target, data_root):
+@pytest.mark.parametrize("mode", ["append", "upsert"])
+def test_a_server_refusing_local_infile_gets_inserts_with_a_log_line(mysql_target, data_root, mode):
+    rows(mysql_target, "CREATE TABLE t (id int PRIMARY KEY, v varchar(10)) ENGINE=InnoDB")
+    rows(mysql_target, "INSERT INTO t VALUES (1, 'old')")
+    data = [{"id": i % 40_000, "v": f"a\tb{i}"} for i in range(1, 45_001)]
+    if mode == "append":
+        data = [{"id": i, "v": f"a\tb{i}"} for i in range(2, 45_002)]
     logged = []
-    ctx = context(data_root, connections={"my": mysql_target["connection"]})
+    ctx = context(data_root, connections={"my": mysql_target["connection"]}, batch_size=10_000)
     ctx.log = lambda *entry: logged.append(entry)
+    config = {"table": "t", "mode": mode, "key": ["id"]}
     with server_local_infile_off(mysql_target):
-        run_job([inline("src", [{"id": 1, "v": "a\tb"}]), sink({"table": "t"})], ctx)
-    assert rows(mysql_target, "SELECT id, v FROM t") == [(1, "a\tb")]
-    assert [m for _, c, m in logged if c == "out" and "its local_infile is OFF" in m]
+        result = run_job([inline("src", data), sink(config)], ctx)
+    assert result.components["out"]["rows_in"] == 45_000
+    expected = {1: "old"} | {row["id"]: row["v"] for row in data}
+    assert dict(rows(mysql_target, "SELECT id, v FROM t")) == expected
+    assert [m for _, c, m in logged if c == "out" and "refuses LOAD DATA LOCAL INFILE (error" in m]
+    assert rows(mysql_target, "SHOW TABLES") == [("t",)]
 
 
 def test_load_data_is_what_runs_when_both_ends_allow_it(mysql_target, data_root):

@@ -155,3 +155,30 @@ def test_the_run_deadline_limits_lock_waits_of_the_read(mysql_target, data_root)
     ]
     run_job(components, ctx)
     assert pl.read_parquet(data_root / "out.parquet")["w"].to_list() == [8]
+
+
+def test_only_the_columns_read_downstream_are_read(mysql_target, data_root):
+    # `boom` fails when evaluated (a scalar subquery of two rows).
+    query = "SELECT seq AS id, (SELECT 1 UNION SELECT 2) AS boom, CONCAT('x', seq) AS label FROM seq_1_to_5"
+    ctx = context(data_root, connections={"my": mysql_target["connection"]})
+    components = [
+        {"name": "src", "type": "mysql_source", "config": {"connection": "my", "query": query}},
+        {"name": "pick", "type": "select", "inputs": ["src"], "config": {"columns": ["label", "id"]}},
+        {"name": "out", "type": "parquet_sink", "inputs": ["pick"], "config": {"path": "out.parquet"}},
+    ]
+    run_job(components, ctx)
+    assert pl.read_parquet(data_root / "out.parquet").sort("id").rows() == [(f"x{i}", i) for i in range(1, 6)]
+    with pytest.raises(EngineError, match="more than 1 row"):
+        read(data_root, mysql_target, {"query": query})
+
+
+def test_a_zero_date_fails_saying_what_to_write_in_the_query(mysql_target, data_root):
+    execute(mysql_target, "SET SESSION sql_mode = ''")
+    execute(mysql_target, "CREATE TABLE z (id int, d date) ENGINE=InnoDB")
+    execute(mysql_target, "INSERT INTO z VALUES (1, '0000-00-00'), (2, '2024-01-02')")
+    with pytest.raises(EngineError, match=r"0000-00-00.*NULLIF") as raised:
+        read(data_root, mysql_target, {"table": "z"})
+    assert raised.value.component == "src"
+    query = "SELECT id, NULLIF(d, '0000-00-00') AS d FROM z"
+    frame, _ = read(data_root, mysql_target, {"query": query})
+    assert frame.sort("id").rows() == [(1, None), (2, dt.date(2024, 1, 2))]

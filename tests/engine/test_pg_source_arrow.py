@@ -273,3 +273,17 @@ def test_a_query_ending_in_a_semicolon_is_read(pg_target, data_root):
     query = "SELECT g AS n, (g / 2.0)::numeric(6,1) AS half FROM generate_series(1, 3) g ;\n"
     frame, _ = read(data_root, pg_target, {"query": query})
     assert frame.rows() == [(1, Decimal("0.5")), (2, Decimal("1.0")), (3, Decimal("1.5"))]
+
+
+def test_only_the_columns_read_downstream_are_read(pg_target, data_root):
+    # `boom` divides by zero on the third row: reading it would fail the run.
+    query = "SELECT g AS id, 1 / (g - 3) AS boom, 'x' || g AS label FROM generate_series(1, 5) g"
+    components = [
+        {"name": "src", "type": "postgres_source", "config": {"connection": "pg", "query": query}},
+        {"name": "pick", "type": "select", "inputs": ["src"], "config": {"columns": ["label", "id"]}},
+        {"name": "out", "type": "parquet_sink", "inputs": ["pick"], "config": {"path": "out.parquet"}},
+    ]
+    run_job(components, context(data_root, connections={"pg": pg_target["connection"]}))
+    assert pl.read_parquet(data_root / "out.parquet").sort("id").rows() == [(f"x{i}", i) for i in range(1, 6)]
+    with pytest.raises(EngineError, match="division by zero"):
+        read(data_root, pg_target, {"query": query})

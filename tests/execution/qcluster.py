@@ -42,6 +42,9 @@ class QCluster:
             Q_WORKERS=str(workers),
             PYTHONUNBUFFERED="1",
         )
+        if settings.ETL_CREDENTIALS_KEY:
+            # The tests' key: run-time overrides (encrypted at start) must decrypt in the worker.
+            env["ETL_CREDENTIALS_KEY"] = settings.ETL_CREDENTIALS_KEY
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],

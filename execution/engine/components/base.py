@@ -173,6 +173,11 @@ class Source(Component):
     def batches(self) -> Iterator[pl.DataFrame]:
         raise NotImplementedError
 
+    def new_state(self) -> dict | None:
+        """An incremental source's state after this run (`watermark`, `files`),
+        saved only once the sinks committed; None for a source that keeps none."""
+        return None
+
 
 # A blocking operator holds at most this much of its input in memory; past it
 # the held batches go to a Parquet file, which Polars' streaming engine reads
@@ -302,6 +307,11 @@ class Sink(Component):
 
     def commit(self) -> None:
         raise NotImplementedError
+
+    def commit_evidence(self) -> dict | None:
+        """What tells, after a killed run, whether this sink's commit happened
+        (execution/engine/load_markers.py); None when nothing can."""
+        return None
 
     def rollback(self) -> None:
         raise NotImplementedError

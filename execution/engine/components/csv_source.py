@@ -18,6 +18,7 @@ from execution.engine.components.file_sources import (
     normalize_datetimes,
 )
 from execution.engine.errors import EngineError
+from execution.engine.incremental import FILE_INCREMENTAL
 from execution.engine.provenance import TextFallback, text_numbers
 from execution.engine.registry import SOURCE, register
 from execution.engine.types import polars_type
@@ -56,6 +57,7 @@ _CONVERSION = re.compile(
     config_schema=config_schema(
         {
             "path": PATH,
+            "incremental": FILE_INCREMENTAL,
             "delimiter": string("Field separator, one character.", minLength=1, maxLength=1, default=","),
             "header": boolean("The first line holds column names (default true)."),
             "quote": string("Quote character, one character.", minLength=1, maxLength=1, default='"'),

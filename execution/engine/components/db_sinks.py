@@ -24,7 +24,7 @@ import threading
 import polars as pl
 import psycopg
 
-from execution.engine import pg_binary
+from execution.engine import load_markers, pg_binary
 from execution.engine.components.base import Sink, choice, config_schema, names, string
 from execution.engine.components.db_sources import CONNECTION, connection_settings
 from execution.engine.connections import open_connection
@@ -58,6 +58,8 @@ def database_sink_schema(*, connection_required: bool) -> dict:
 class DatabaseSink(Sink):
     dialect = POSTGRES
     driver_errors: tuple = ()
+    # The database kind of its load markers (load_markers.py).
+    marker_kind = "postgres"
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
@@ -89,6 +91,11 @@ class DatabaseSink(Sink):
             if self.connection is None:
                 self.begin(pl.Schema())
             self.finish_load()
+            if self.ctx.load_id:
+                self.execute(
+                    load_markers.insert_statement(self.marker_kind, self.schema_name),
+                    (self.ctx.load_id, self.name),
+                )
         except self.driver_errors as error:
             raise self.explain(error) from None
 
@@ -109,8 +116,34 @@ class DatabaseSink(Sink):
         if self.connection is not None:
             self.connection.close()
 
+    def commit_evidence(self):
+        if not self.ctx.load_id:
+            return None
+        return {
+            "kind": load_markers.MARKER,
+            "database": self.marker_kind,
+            "schema": self.schema_name,
+            "connection": self.config.get("connection", ""),
+            "path": self.config.get("path", ""),
+            "load_id": self.ctx.load_id,
+            "component": self.name,
+        }
+
+    def execute(self, statement: str, parameters=None):
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(statement, *([parameters] if parameters is not None else []))
+        finally:
+            cursor.close()
+
+    def ensure_marker_table(self):
+        """Before anything is loaded (MySQL commits DDL at once)."""
+        self.execute(load_markers.create_statement(self.marker_kind, self.schema_name))
+
     def begin(self, schema: pl.Schema):
         self.connection = self.connect()
+        if self.ctx.load_id:
+            self.ensure_marker_table()
         self.schema = schema
         self.columns = list(schema.names())
         existing = self.existing_columns()
@@ -207,6 +240,14 @@ class PostgresSink(DatabaseSink):
 
     dialect = POSTGRES
     driver_errors = (psycopg.Error,)
+
+    def ensure_marker_table(self):
+        # Committed on its own, before the load: two first loads racing to create it both go on.
+        try:
+            super().ensure_marker_table()
+            self.connection.commit()
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            self.connection.rollback()
 
     def existing_columns(self):
         with self.connection.cursor() as cursor:

@@ -10,10 +10,11 @@ from urllib.parse import quote
 
 import polars as pl
 import psycopg
+import psycopg.sql
 import pymysql
 from pymysql.constants import FIELD_TYPE
 
-from execution.engine.arrow_batches import frames
+from execution.engine.arrow_batches import frames, projected
 from execution.engine.components.base import Source, config_schema, string
 from execution.engine.connections import (
     ConnectionFailed,
@@ -23,6 +24,13 @@ from execution.engine.connections import (
     scrub,
 )
 from execution.engine.errors import EngineError
+from execution.engine.incremental import (
+    DATABASE_INCREMENTAL,
+    WatermarkTracker,
+    condition_statement,
+    lower_bound,
+)
+from execution.engine.incremental import FIELD as INCREMENTAL_FIELD
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
 from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts, without_semicolon
@@ -31,6 +39,7 @@ CONNECTION = string("Name of a connection (a credential of the run's context).",
 TABLE = string("Table to read, `table` or `schema.table`.", pattern=TABLE_NAME_PATTERN)
 QUERY = string("A SELECT query to read instead of a table (runs on that database as written).", minLength=1)
 TABLE_OR_QUERY = {"oneOf": [{"required": ["table"]}, {"required": ["query"]}]}
+READ_FIELDS = {"table": TABLE, "query": QUERY, "incremental": DATABASE_INCREMENTAL}
 
 DATABASE_ERRORS = (psycopg.Error, pymysql.MySQLError, sqlite3.Error)
 
@@ -59,9 +68,82 @@ class DatabaseSource(Source):
 
     def database_error(self, error) -> EngineError:
         field = "config.query" if "query" in self.config else "config.table"
+        if self.tracker is not None and self.tracker.column in str(error):
+            field = INCREMENTAL_FIELD
         return EngineError(
             f"The database refused the read: {str(error).strip()}", component=self.name, field=field
         )
+
+    # -- incremental reads (execution/engine/incremental.py) --------------------------
+    tracker: WatermarkTracker | None = None
+
+    def _start_tracking(self):
+        settings = self.config.get("incremental")
+        if not settings:
+            return None, None
+        watermark = self.ctx.incremental_state.get(self.name, {}).get("watermark")
+        self.tracker = WatermarkTracker(self.name, settings, watermark)
+        return settings, watermark
+
+    def read_statement(self) -> tuple[str, list]:
+        """The statement past the saved watermark, the bound a parameter (SQLite)."""
+        settings, watermark = self._start_tracking()
+        if settings is None:
+            return self.select_statement(), []
+        return condition_statement(self.dialect, self.select_statement(), settings, watermark)
+
+    def literal_statement(self, statement: str, literal) -> str:
+        """`statement` past the saved watermark, for the Arrow readers (ADBC,
+        connectorx), which take SQL text only: the bound is rendered by the
+        database's own driver (`literal`: psycopg's sql.Literal, PyMySQL's
+        escaping), never formatted by hand."""
+        settings, watermark = self._start_tracking()
+        bound = lower_bound(settings, watermark) if settings else None
+        if bound is None:
+            return statement
+        operator, value = bound
+        column = self.dialect.quote(settings["column"])
+        return f"SELECT * FROM ({statement}) AS _etl_incremental WHERE {column} {operator} {literal(value)}"  # noqa: S608 - quoted identifier, driver-rendered literal
+
+    def tracked(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.tracker is not None:
+            self.tracker.see(frame)
+        return frame
+
+    def new_state(self) -> dict | None:
+        return self.tracker.state() if self.tracker is not None else None
+
+    def watermark_problem(self) -> str | None:
+        """Why the watermark column cannot serve (unknown, not orderable), asked
+        of the database before a run: None when it can, or when the database
+        cannot be reached now (the run reports that)."""
+        name = self.config["incremental"]["column"]
+        select = f"SELECT * FROM ({self.select_statement()}) AS _etl_probe WHERE 1 = 0"  # noqa: S608
+        # max() over no rows: the database refuses a type it cannot order (json, xml...).
+        ordered = f"SELECT max({self.dialect.quote(name)}) FROM ({select}) AS _etl_ordered"  # noqa: S608
+        try:
+            connection = (
+                open_sqlite(self)
+                if self.dialect is SQLITE
+                else open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
+            )
+        except (EngineError, *DATABASE_ERRORS):
+            return None
+        try:
+            cursor = connection.cursor()
+            cursor.execute(select)
+            columns = [column[0] for column in cursor.description]
+            cursor.fetchall()
+            if name not in columns:
+                return f"Unknown watermark column {name!r}; the source has: {', '.join(columns)}."
+            cursor.execute(ordered)
+            cursor.fetchall()
+        except DATABASE_ERRORS as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return f"The watermark column {name!r} cannot be read or ordered: {first_line}"
+        finally:
+            connection.close()
+        return None
 
     def frames_from_rows(self, fetch, names: list[str], schema: dict):
         """Pull `batch_size` rows at a time and turn each block into a frame;
@@ -88,9 +170,7 @@ class DatabaseSource(Source):
     "postgres_source",
     kind=SOURCE,
     summary="Read a PostgreSQL table or query as Arrow batches (binary COPY through ADBC).",
-    config_schema=config_schema(
-        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
-    ),
+    config_schema=config_schema({"connection": CONNECTION, **READ_FIELDS}, ("connection",), **TABLE_OR_QUERY),
     example={"connection": "warehouse", "table": "public.flights"},
 )
 class PostgresSource(DatabaseSource):
@@ -106,7 +186,7 @@ class PostgresSource(DatabaseSource):
         from execution.engine import pg_arrow
 
         settings = connection_settings(self, self.config)
-        statement = without_semicolon(self.select_statement())
+        statement = self._incremental(settings, without_semicolon(self.select_statement()))
         self.progress_total = self._estimate(settings, statement)
         try:
             connection = pg_arrow.connect(postgres_conninfo(settings, deadline=self.ctx.deadline))
@@ -117,17 +197,18 @@ class PostgresSource(DatabaseSource):
         cursor = connection.cursor()
         reading = None
         try:
-            columns = pg_arrow.plan_columns(
+            planned = pg_arrow.plan_columns(
                 cursor.adbc_execute_schema(statement),
                 component=self.name,
                 log=lambda level, message: self.log(level, message),
             )
-            cursor.execute(pg_arrow.read_statement(statement, columns))
+            columns = projected(planned, self.used_columns)
+            cursor.execute(pg_arrow.read_statement(statement, columns, every_column=columns == planned))
             reader = cursor.fetch_record_batch()
             reading = pg_arrow.ReadAhead(reader)
             converter = pg_arrow.Converter(columns, self.name)
             for frame in frames(reading, reader.schema, self.ctx.batch_size):
-                frame = converter.convert(frame)
+                frame = self.tracked(converter.convert(frame))
                 self.progress_done += frame.height
                 yield frame
         except pg_arrow.READ_ERRORS as error:
@@ -138,6 +219,17 @@ class PostgresSource(DatabaseSource):
             with contextlib.suppress(*pg_arrow.READ_ERRORS):
                 cursor.close()
                 connection.close()
+
+    def _incremental(self, settings, statement: str) -> str:
+        if not self.config.get("incremental"):
+            return statement
+        connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        try:
+            return self.literal_statement(
+                statement, lambda value: psycopg.sql.Literal(value).as_string(connection)
+            )
+        finally:
+            connection.close()
 
     def _estimate(self, settings, statement) -> int | None:
         connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
@@ -175,9 +267,7 @@ _MYSQL_TYPES = {
     "mysql_source",
     kind=SOURCE,
     summary="Read a MySQL/MariaDB table or query as Arrow batches (connectorx).",
-    config_schema=config_schema(
-        {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
-    ),
+    config_schema=config_schema({"connection": CONNECTION, **READ_FIELDS}, ("connection",), **TABLE_OR_QUERY),
     example={"connection": "shop", "table": "flights"},
 )
 class MySQLSource(DatabaseSource):
@@ -194,6 +284,7 @@ class MySQLSource(DatabaseSource):
         settings = connection_settings(self, self.config)
         statement = without_semicolon(self.select_statement())
         connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        statement = self.literal_statement(statement, connection.escape)
         marker = mysql_arrow.new_marker()
         finished = False
         try:
@@ -202,17 +293,18 @@ class MySQLSource(DatabaseSource):
                 cursor.execute(mysql_arrow.probe_statement(statement))
                 description = cursor.description
             _, schema = self._schema(description)
-            columns = mysql_arrow.plan_columns(
+            planned = mysql_arrow.plan_columns(
                 description, schema, lambda level, message: self.log(level, message)
             )
+            columns = projected(planned, self.used_columns)
             reader = mysql_arrow.reader(
                 mysql_arrow.url(_normalized_settings(settings)),
-                mysql_arrow.read_statement(statement, columns, marker),
+                mysql_arrow.read_statement(statement, columns, marker, every_column=columns == planned),
                 self.ctx.batch_size,
                 self._session_setup(),
             )
             for frame in frames(reader, reader.schema, self.ctx.batch_size):
-                frame = mysql_arrow.convert(frame, columns, self.name)
+                frame = self.tracked(mysql_arrow.convert(frame, columns, self.name))
                 self.progress_done += frame.height
                 yield frame
             finished = True
@@ -270,8 +362,7 @@ class MySQLSource(DatabaseSource):
         {
             "path": string("Database file, relative to a data root.", minLength=1),
             "connection": CONNECTION,
-            "table": TABLE,
-            "query": QUERY,
+            **READ_FIELDS,
         },
         allOf=[TABLE_OR_QUERY, {"oneOf": [{"required": ["path"]}, {"required": ["connection"]}]}],
     ),
@@ -286,13 +377,14 @@ class SQLiteSource(DatabaseSource):
     def batches(self):
         connection = open_sqlite(self)
         try:
-            cursor = connection.execute(self.select_statement())
+            statement, parameters = self.read_statement()
+            cursor = connection.execute(statement, parameters)
             names = [column[0] for column in cursor.description]
             if "table" in self.config:
                 schema, table = table_parts(self.config["table"], component=self.name)
                 counted = connection.execute(f"SELECT count(*) FROM {self.dialect.table(schema, table)}")  # noqa: S608
                 self.progress_total = counted.fetchone()[0]
-            yield from self.frames_from_rows(cursor.fetchmany, names, {})
+            yield from map(self.tracked, self.frames_from_rows(cursor.fetchmany, names, {}))
         except sqlite3.Error as error:
             raise self.database_error(error) from None
         finally:

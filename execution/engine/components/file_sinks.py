@@ -14,6 +14,7 @@ import pyarrow.parquet as pa_parquet
 
 from execution.engine.components.base import Sink, boolean, choice, config_schema, string
 from execution.engine.errors import EngineError
+from execution.engine.load_markers import TEMPORARY_FILE
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SINK, register
 from execution.engine.temporaries import FILE, Temporary, file_beside
@@ -34,6 +35,10 @@ class FileSink(Sink):
         self.making(self.temporary)
         # O_EXCL: a temporary name is never reused (mode 0600, as tempfile.mkstemp made it).
         os.close(os.open(self.temp_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+    def commit_evidence(self):
+        # Once every batch is written, the temporary file is gone only if commit renamed it.
+        return {"kind": TEMPORARY_FILE, "temporary": self.temp_path}
 
     def commit(self):
         os.replace(self.temp_path, self.target)

@@ -11,6 +11,7 @@ import pyarrow.parquet as pa_parquet
 
 from execution.engine.components.base import Source, config_schema, string
 from execution.engine.errors import EngineError
+from execution.engine.incremental import FILE_INCREMENTAL
 from execution.engine.paths import resolve_path
 from execution.engine.placeholders import has_placeholder
 from execution.engine.registry import SOURCE, register
@@ -131,6 +132,7 @@ def normalize_datetimes(frame: pl.DataFrame) -> pl.DataFrame:
     config_schema=config_schema(
         {
             "path": PATH,
+            "incremental": FILE_INCREMENTAL,
             "columns": {
                 "type": "array",
                 "items": {"type": "string"},

@@ -10,6 +10,7 @@ import polars as pl
 from execution.engine.components.base import choice, config_schema
 from execution.engine.components.file_sources import PATH, FileSource
 from execution.engine.errors import EngineError
+from execution.engine.incremental import FILE_INCREMENTAL
 from execution.engine.registry import SOURCE, register
 
 INFER_ALL, STRICT = "infer_all", "strict"
@@ -22,6 +23,7 @@ INFER_ALL, STRICT = "infer_all", "strict"
     config_schema=config_schema(
         {
             "path": PATH,
+            "incremental": FILE_INCREMENTAL,
             "format": choice(
                 "`array`, `ndjson`, or `auto` (decided by the first character).", ["auto", "array", "ndjson"]
             ),

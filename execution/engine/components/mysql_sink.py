@@ -70,6 +70,7 @@ class MySQLSink(InsertingSink):
 
     dialect = MYSQL
     driver_errors = (pymysql.MySQLError,)
+    marker_kind = "mysql"
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
@@ -226,20 +227,34 @@ class MySQLSink(InsertingSink):
         return ", ".join(f"{quote(c)} = {source.format(quote(c))}" for c in updates)
 
     def _can_load_data(self) -> bool:
-        """LOAD DATA LOCAL INFILE when both ends allow it, else INSERTs (logged)."""
+        """LOAD DATA LOCAL INFILE unless this end rules it out (logged); the
+        server's refusal is found at the first statement (`_fall_back`)."""
         unloadable = local_infile.loadable(self.schema)
         if unloadable:
             reason = f"column(s) {unloadable} have types LOAD DATA cannot carry"
         elif not self.client_local_infile:
             reason = "the connection's options set local_infile off"
         else:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SELECT @@GLOBAL.local_infile")
-                if truthy(cursor.fetchone()[0]):
-                    return True
-            reason = "the server refuses LOAD DATA LOCAL INFILE (its local_infile is OFF)"
-        self.log("info", f"Loading with multi-row INSERTs, slower than LOAD DATA: {reason}.")
+            return True
+        self._log_inserts(reason)
         return False
+
+    def _log_inserts(self, reason: str) -> None:
+        self.log("info", f"Loading with multi-row INSERTs, slower than LOAD DATA: {reason}.")
+
+    def _fall_back(self, loader) -> None:
+        """The server refused the first LOAD DATA: insert what was sent, and the rest."""
+        loader.finish()
+        self._log_inserts(f"the server refuses LOAD DATA LOCAL INFILE ({loader.refused})")
+        if self.stage is not None:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"DROP TEMPORARY TABLE {self.stage}")
+            self.stage = None
+        self.statement = self.insert_statement()
+        if self.mode == "upsert":
+            self.statement += " ON DUPLICATE KEY UPDATE " + self._updates("VALUES({})")
+        for chunk in loader.unloaded:
+            super().load(chunk)
 
     def _start_load_data(self):
         target = self.load_target
@@ -262,6 +277,9 @@ class MySQLSink(InsertingSink):
             super().load(batch)
             return
         self.loader.send(batch)
+        if self.loader.refused is not None:
+            loader, self.loader = self.loader, None
+            self._fall_back(loader)
 
     def finish_load(self):
         loader = getattr(self, "loader", None)
@@ -269,6 +287,9 @@ class MySQLSink(InsertingSink):
             return
         self.loader = None
         loader.finish()
+        if loader.refused is not None:
+            self._fall_back(loader)
+            return
         if self.stage is None:
             return
         with self.connection.cursor() as cursor:

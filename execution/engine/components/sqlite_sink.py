@@ -54,6 +54,7 @@ class SQLiteSink(InsertingSink):
 
     dialect = SQLITE
     driver_errors = (sqlite3.Error,)
+    marker_kind = "sqlite"
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)

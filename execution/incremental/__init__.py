@@ -1,0 +1,1 @@
+"""Incremental loads, file sets, intervals and backfills (docs/execution.md)."""
