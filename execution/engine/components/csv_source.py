@@ -9,6 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from execution.engine.components import csv_fast
 from execution.engine.components.base import boolean, choice, config_schema, string
 from execution.engine.components.file_sources import (
     COLUMN_TYPES,
@@ -118,7 +119,68 @@ class CsvSource(FileSource):
             ]
             if binary:
                 raise self._not_utf8()
-            yield from self.rebatch(self._frames(reader, path, column_types))
+            yield from self.rebatch(self._fast_or_arrow_frames(reader, path, column_types))
+
+    def _fast_or_arrow_frames(self, reader, path, column_types):
+        """Arrow's first block gives the types and the text-fallback warnings;
+        Polars reads the file when it reads it as Arrow does (csv_fast.py),
+        and Arrow takes over from the first row not yet emitted when Polars
+        fails or may differ."""
+        try:
+            first = reader.read_next_batch()
+        except StopIteration:
+            yield from self._frames(reader, path, column_types)
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            raise self._explain(error, path, column_types) from None
+        first_frame = normalize_datetimes(pl.from_arrow(first))
+        self._note_text_fallbacks(first_frame, path)
+        schema = first_frame.schema
+        plan = csv_fast.scan(self.config, path, schema) if csv_fast.usable(self.config, schema, path) else None
+        if plan is None:
+            yield first_frame, min(_CSV_BLOCK_BYTES, self.progress_total)
+            yield from self._frames(reader, path, column_types, noted=True)
+            return
+        lazy, last = plan
+        # Progress in bytes, estimated from the first block's bytes per row.
+        bytes_per_row = min(_CSV_BLOCK_BYTES, self.progress_total) / max(first_frame.height, 1)
+        unread = self.progress_total
+        emitted = 0
+        try:
+            for frame in lazy.collect_batches(chunk_size=self.ctx.batch_size):
+                kept = frame.select(list(schema))
+                if frame[last].null_count() or kept.schema != schema:
+                    break
+                block = min(unread, round(frame.height * bytes_per_row))
+                unread -= block
+                emitted += frame.height
+                yield kept, block
+            else:
+                return
+        except pl.exceptions.PolarsError:
+            pass
+        yield from self._arrow_from(path, column_types, emitted, unread)
+
+    def _arrow_from(self, path, column_types, skip: int, unread: int):
+        """Arrow's frames of the file from row `skip` on."""
+        with pa.OSFile(str(path)) as stream:
+            try:
+                reader = pa_csv.open_csv(
+                    stream,
+                    read_options=self._read_options(use_threads=True),
+                    parse_options=self._parse_options(),
+                    convert_options=self._convert_options(column_types, self.included),
+                )
+            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+                raise self._explain(error, path, column_types) from None
+            for frame, _ in self._frames(reader, path, column_types, noted=True):
+                if skip >= frame.height and frame.height:
+                    skip -= frame.height
+                    continue
+                frame, skip = frame.slice(skip), 0
+                block = min(unread, _CSV_BLOCK_BYTES)
+                unread -= block
+                yield frame, block
 
     def _projected(self, names: list[str]) -> list[str]:
         """The columns to convert, in file order: those used downstream
@@ -164,12 +226,12 @@ class CsvSource(FileSource):
             quoted_strings_can_be_null=False,
         )
 
-    def _frames(self, reader, path, column_types):
+    def _frames(self, reader, path, column_types, noted=False):
         """(frame, bytes) pieces. Arrow parses one block of `_CSV_BLOCK_BYTES`
         (cut at a row boundary) into each batch, so a batch stands for one
         block of the file; `stream.tell()` would count Arrow's read-ahead."""
         unread = self.progress_total
-        emitted = False
+        emitted = noted
         while True:
             try:
                 batch = reader.read_next_batch()
