@@ -12,7 +12,8 @@ the first row not yet emitted, so Arrow's error (file, line, column) is the
 one the user sees.
 """
 
-import mmap
+import codecs
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,52 +22,93 @@ import polars as pl
 # (Polars takes "tRuE"), decimals (Polars rounds extra digits where Arrow
 # refuses them), dates and timestamps (different accepted formats).
 _SAME_PARSE = (pl.Int64, pl.Float64, pl.String)
+# Each Polars read parses this much of the file (multi-threaded); the source's
+# peak memory grows with it.
+_CHUNK_BYTES = 8 << 20
 
 
-def usable(config: dict, schema: pl.Schema, path: Path) -> bool:
-    """Whether Polars reads this file as Arrow does, given Arrow's inferred schema."""
+class MayDiffer(Exception):
+    """The rest of the file has a byte on which Polars may read otherwise than Arrow."""
+
+
+def forbidden_bytes(config: dict, schema: pl.Schema) -> list[bytes] | None:
+    """The bytes that make Polars' reading differ from Arrow's in a file of
+    `schema` (Arrow's inferred types), or None when it may differ anyway."""
     if config.get("encoding") == "latin-1":
-        return False
+        return None
     if "" not in config.get("null_values", [""]):
         # Polars reads an empty number as NULL whatever the markers; Arrow refuses it.
-        return False
+        return None
     if not schema or any(dtype not in _SAME_PARSE for dtype in schema.values()):
-        return False
+        return None
     forbidden = [config.get("quote", '"').encode(), b"\r"]
     if pl.Int64 in schema.values():
         # Polars reads "+5" as an integer, Arrow does not.
         forbidden.append(b"+")
-    return not _contains_any(path, forbidden)
+    return forbidden
 
 
-def scan(config: dict, path: Path, schema: pl.Schema) -> tuple[pl.LazyFrame, str] | None:
-    """A plan reading `schema`'s columns and the file's last column (its
-    NULLs tell short records and blank lines), and that column's name; None
-    when Polars sees other column names than Arrow."""
-    header = config.get("header", True)
-    null_values = [value for value in config.get("null_values", [""]) if value]
-    frame = pl.scan_csv(
-        path,
-        has_header=header,
+def column_names(config: dict, path: Path) -> list[str]:
+    """The file's column names as Polars reads the header (f0, f1, ... without one)."""
+    names = (
+        pl.scan_csv(
+            path,
+            has_header=config.get("header", True),
+            separator=config.get("delimiter", ","),
+            quote_char=config.get("quote", '"'),
+            infer_schema=False,
+            raise_if_empty=False,
+        )
+        .collect_schema()
+        .names()
+    )
+    return names if config.get("header", True) else [f"f{i}" for i in range(len(names))]
+
+
+def frames(
+    config: dict, path: Path, schema: pl.Schema, names: list[str], forbidden: list[bytes]
+) -> Iterator[tuple[pl.DataFrame, int]]:
+    """(frame, bytes) pieces of the file: `schema`'s columns and the last
+    column, read by Polars from `_CHUNK_BYTES` slices cut at line ends (records
+    are lines in a file without quotes), so memory stays that of one slice.
+    Raises Polars' errors, and MayDiffer before a slice holding a `forbidden`
+    byte (the records before it are whole lines, read alike)."""
+    file_schema = {name: schema.get(name, pl.String) for name in names}
+    wanted = sorted({names.index(name) for name in [*schema, names[-1]]})
+    null_values = [value for value in config.get("null_values", [""]) if value] or None
+    with open(path, "rb") as handle:
+        handle.seek(_data_start(handle, config.get("header", True)))
+        while piece := handle.read(_CHUNK_BYTES):
+            cut = piece.rfind(b"\n") + 1
+            if 0 < cut < len(piece):
+                # Whole lines only; the next read starts at the cut line (one copy, not two).
+                handle.seek(cut - len(piece), 1)
+                piece = piece[:cut]
+            elif not cut and len(piece) == _CHUNK_BYTES:
+                piece += handle.readline()
+            if any(byte in piece for byte in forbidden):
+                raise MayDiffer
+            yield _read(piece, config, file_schema, wanted, null_values), len(piece)
+
+
+def _read(piece: bytes, config: dict, schema: dict, columns: list[int], null_values) -> pl.DataFrame:
+    return pl.read_csv(
+        piece,
+        has_header=False,
         separator=config.get("delimiter", ","),
         quote_char=config.get("quote", '"'),
-        infer_schema=False,
-        schema_overrides=dict(schema),
-        null_values=null_values or None,
+        schema=schema,
+        columns=columns,
+        null_values=null_values,
         empty_string_is_null=True,
         encoding="utf8",
         raise_if_empty=False,
-        with_column_names=None if header else (lambda names: [f"f{i}" for i in range(len(names))]),
     )
-    names = frame.collect_schema().names()
-    if not names or not set(schema) <= set(names):
-        return None
-    last = names[-1]
-    return frame.select(list(dict.fromkeys([*schema, last]))), last
 
 
-def _contains_any(path: Path, needles: list[bytes]) -> bool:
-    if path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return any(data.find(needle) >= 0 for needle in needles)
+def _data_start(handle, header: bool) -> int:
+    """The offset after the header line, or after a headerless file's byte order mark."""
+    if not header:
+        return len(codecs.BOM_UTF8) if handle.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
+    handle.readline()
+    return handle.tell()

@@ -136,28 +136,26 @@ class CsvSource(FileSource):
         first_frame = normalize_datetimes(pl.from_arrow(first))
         self._note_text_fallbacks(first_frame, path)
         schema = first_frame.schema
-        plan = csv_fast.scan(self.config, path, schema) if csv_fast.usable(self.config, schema, path) else None
-        if plan is None:
+        forbidden = csv_fast.forbidden_bytes(self.config, schema)
+        names = csv_fast.column_names(self.config, path) if forbidden else []
+        if not set(schema) <= set(names):
             yield first_frame, min(_CSV_BLOCK_BYTES, self.progress_total)
             yield from self._frames(reader, path, column_types, noted=True)
             return
-        lazy, last = plan
-        # Progress in bytes, estimated from the first block's bytes per row.
-        bytes_per_row = min(_CSV_BLOCK_BYTES, self.progress_total) / max(first_frame.height, 1)
         unread = self.progress_total
         emitted = 0
         try:
-            for frame in lazy.collect_batches(chunk_size=self.ctx.batch_size):
+            for frame, block in csv_fast.frames(self.config, path, schema, names, forbidden):
                 kept = frame.select(list(schema))
-                if frame[last].null_count() or kept.schema != schema:
+                # A NULL in the last column may be a short record or a blank line: Arrow tells.
+                if frame[names[-1]].null_count() or kept.schema != schema:
                     break
-                block = min(unread, round(frame.height * bytes_per_row))
                 unread -= block
                 emitted += frame.height
                 yield kept, block
             else:
                 return
-        except pl.exceptions.PolarsError:
+        except (pl.exceptions.PolarsError, csv_fast.MayDiffer):
             pass
         yield from self._arrow_from(path, column_types, emitted, unread)
 
