@@ -1,5 +1,5 @@
-"""`csv_source`: a CSV file streamed by Arrow's reader, and its errors told by
-file, line and column."""
+"""`csv_source`: a CSV file streamed by Arrow's reader (or Polars' where it
+reads alike, csv_fast.py), and its errors told by file, line and column."""
 
 import codecs
 import csv
