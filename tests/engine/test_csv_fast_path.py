@@ -142,3 +142,14 @@ def test_a_text_fallback_in_the_first_block_warns_once(data_root, both):
     assert used and fast == arrow
     assert fast[1]["amount"] == pl.String
     assert len(fast[3]) == 1 and "'n/a'" in fast[3][0][2] and "line 12" in fast[3][0][2]
+
+
+def test_a_header_only_file_keeps_its_columns(both):
+    fast, arrow, _ = both("id,amount,name\n")
+    assert fast == arrow and fast[0] == "rows" and list(fast[1]) == ["id", "amount", "name"]
+
+
+def test_values_after_many_clean_slices_come_through_unchanged(both):
+    text = body(bad_at=59_999, bad_line="59999,-0.25,last")
+    fast, arrow, used = both(text, batch_size=1_000)
+    assert used == ROWS and fast == arrow and fast[2][-1] == (59_999, -0.25, "last")

@@ -139,8 +139,11 @@ class CsvSource(FileSource):
         forbidden = csv_fast.forbidden_bytes(self.config, schema)
         names = csv_fast.column_names(self.config, path) if forbidden else []
         if not set(schema) <= set(names):
-            yield first_frame, min(_CSV_BLOCK_BYTES, self.progress_total)
-            yield from self._frames(reader, path, column_types, noted=True)
+            first_block = min(_CSV_BLOCK_BYTES, self.progress_total)
+            yield first_frame, first_block
+            yield from self._frames(
+                reader, path, column_types, noted=True, unread=self.progress_total - first_block
+            )
             return
         unread = self.progress_total
         emitted = 0
@@ -154,6 +157,8 @@ class CsvSource(FileSource):
                 emitted += frame.height
                 yield kept, block
             else:
+                if not emitted:
+                    yield first_frame.clear(), 0
                 return
         except (pl.exceptions.PolarsError, csv_fast.MayDiffer):
             pass
@@ -171,7 +176,7 @@ class CsvSource(FileSource):
                 )
             except (pa.ArrowInvalid, UnicodeDecodeError) as error:
                 raise self._explain(error, path, column_types) from None
-            for frame, _ in self._frames(reader, path, column_types, noted=True):
+            for frame, _ in self._frames(reader, path, column_types, noted=True, unread=0):
                 if skip >= frame.height and frame.height:
                     skip -= frame.height
                     continue
@@ -224,11 +229,11 @@ class CsvSource(FileSource):
             quoted_strings_can_be_null=False,
         )
 
-    def _frames(self, reader, path, column_types, noted=False):
+    def _frames(self, reader, path, column_types, noted=False, unread=None):
         """(frame, bytes) pieces. Arrow parses one block of `_CSV_BLOCK_BYTES`
         (cut at a row boundary) into each batch, so a batch stands for one
         block of the file; `stream.tell()` would count Arrow's read-ahead."""
-        unread = self.progress_total
+        unread = self.progress_total if unread is None else unread
         emitted = noted
         while True:
             try:
