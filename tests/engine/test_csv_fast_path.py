@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from execution.engine.components import csv_fast
-from execution.engine.errors import EngineError
+from execution.engine.errors import EngineError, StopRequested
 from execution.engine.runner import run_job
 from tests.engine.helpers import context
 
@@ -153,3 +153,23 @@ def test_values_after_many_clean_slices_come_through_unchanged(both):
     text = body(bad_at=59_999, bad_line="59999,-0.25,last")
     fast, arrow, used = both(text, batch_size=1_000)
     assert used == ROWS and fast == arrow and fast[2][-1] == (59_999, -0.25, "last")
+
+
+def test_the_control_hook_sees_whole_batches_and_a_stop_ends_the_polars_read(data_root, monkeypatch):
+    (data_root / "in.csv").write_text(body())
+    monkeypatch.setattr(csv_fast, "_CHUNK_BYTES", 64 * 1024)
+    seen = []
+
+    def control(progress):
+        seen.append((progress.rows_read, progress.components["src"]["batches"]))
+        if progress.rows_read >= 21_000:
+            raise StopRequested()
+
+    components = [
+        {"name": "src", "type": "csv_source", "config": {"path": "in.csv"}},
+        {"name": "out", "type": "parquet_sink", "inputs": ["src"], "config": {"path": "out.parquet"}},
+    ]
+    with pytest.raises(StopRequested):
+        run_job(components, context(data_root, batch_size=7_000, control=control))
+    assert seen == [(0, 0), (7_000, 1), (14_000, 2), (21_000, 3)]
+    assert not (data_root / "out.parquet").exists()
