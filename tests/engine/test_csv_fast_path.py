@@ -173,3 +173,10 @@ def test_the_control_hook_sees_whole_batches_and_a_stop_ends_the_polars_read(dat
         run_job(components, context(data_root, batch_size=7_000, control=control))
     assert seen == [(0, 0), (7_000, 1), (14_000, 2), (21_000, 3)]
     assert not (data_root / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("line", ["50000, ,x", "50000,\t,x", "0x10,1.0,x"])
+def test_a_blank_or_hex_number_late_in_the_file_gives_arrows_outcome(both, line):
+    fast, arrow, used = both(body(bad_at=50_000, bad_line=line))
+    assert 0 < used < ROWS
+    assert fast == arrow

@@ -147,11 +147,11 @@ class CsvSource(FileSource):
             return
         unread = self.progress_total
         emitted = 0
+        numbers = [name for name, dtype in schema.items() if dtype.is_numeric()]
         try:
             for frame, block in csv_fast.frames(self.config, path, schema, names, forbidden):
                 kept = frame.select(list(schema))
-                # A NULL in the last column may be a short record or a blank line: Arrow tells.
-                if frame[names[-1]].null_count() or kept.schema != schema:
+                if kept.schema != schema or _may_differ(frame, names[-1], numbers):
                     break
                 unread -= block
                 emitted += frame.height
@@ -406,6 +406,13 @@ class CsvSource(FileSource):
                 if not found and conversion and conversion[2]:
                     return int(conversion[2])
         return found[0] if found else None
+
+
+def _may_differ(frame: pl.DataFrame, last: str, numbers: list[str]) -> bool:
+    """Whether Polars' NULLs may be values Arrow reads otherwise: in the last
+    column a short record or a blank line (Arrow errs or skips), in a number
+    column a blank like " " (Arrow refuses it). Arrow then reads the slice."""
+    return any(frame[column].null_count() for column in dict.fromkeys([last, *numbers]))
 
 
 def _in_words(arrow_type: str) -> str:
