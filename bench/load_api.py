@@ -340,6 +340,13 @@ def main():
         stop(worker)
 
     local = in_process(env, token, local_reads)
+    # On PostgreSQL, the same reads again with Django's defaults (client-side
+    # binding, nothing prepared): what DATABASE_PREPARED_STATEMENTS saves.
+    unprepared = (
+        in_process(dict(env, DATABASE_PREPARED_STATEMENTS="false"), token, local_reads)
+        if args.database_url
+        else {}
+    )
     floor = next(r["rps"] for r in results if r["name"] == FLOOR)
     print()
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -353,13 +360,17 @@ def main():
         )
     print()
     print(f"In-process (one process, no HTTP; load average {os.getloadavg()[0]:.1f}):")
-    print("| endpoint | status | queries | Python calls | CPU ms | wall ms | wall vs floor |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    extra = " | not prepared: wall ms | vs floor" if unprepared else ""
+    print(f"| endpoint | status | queries | Python calls | CPU ms | wall ms | wall vs floor{extra} |")
+    print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if unprepared else ""))
     for name, (status, queries, calls, cpu_ms, wall_ms) in local.items():
-        print(
+        line = (
             f"| {name} | {status} | {queries} | {calls:,} | {cpu_ms:.2f} | {wall_ms:.2f} | "
             f"{local[FLOOR][4] / wall_ms:.2f}× |"
         )
+        if unprepared:
+            line += f" {unprepared[name][4]:.2f} | {unprepared[FLOOR][4] / unprepared[name][4]:.2f}× |"
+        print(line)
     errors = {r["name"]: r["errors"] for r in results if r["errors"]}
     ratios = {r["name"]: r["rps"] / floor for r in results}
     missed = {
