@@ -146,11 +146,15 @@ def throughput_chart(points: list[dict]) -> dict | None:
 def component_timeline(counters: dict[str, dict], run_seconds: float | None) -> dict | None:
     """One row per component: a bar from its first to its last moment of work
     (seconds since the run started), as the engine recorded them."""
-    rows = [
-        (name, c["busy_from"], c["busy_until"], c.get("seconds", 0.0))
-        for name, c in counters.items()
-        if c.get("busy_from") is not None and c.get("busy_until") is not None
-    ]
+    # In the order they started work: a JSON column keeps no key order on PostgreSQL.
+    rows = sorted(
+        (
+            (name, c["busy_from"], c["busy_until"], c.get("seconds", 0.0))
+            for name, c in counters.items()
+            if c.get("busy_from") is not None and c.get("busy_until") is not None
+        ),
+        key=lambda row: (row[1], row[0]),
+    )
     if not rows:
         return None
     end = max([run_seconds or 0.0] + [until for _, _, until, _ in rows])
@@ -177,6 +181,10 @@ def component_timeline(counters: dict[str, dict], run_seconds: float | None) -> 
     chart = plot.chart("When each component was busy", rects=rects)
     chart["y_ticks"], chart["row_labels"] = [], labels
     chart["x_ticks"] = [{"at": plot.x(tick), "label": tick_duration(tick)} for tick in x_ticks]
+    # The same rows for the table view, in the same order.
+    chart["rows"] = [
+        {"name": n, "since": since, "until": until, "busy": busy} for n, since, until, busy in rows
+    ]
     return chart
 
 
