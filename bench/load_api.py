@@ -91,10 +91,13 @@ print("START_JOBS", ",".join(str(trivial(f"start_{n}").pk) for n in range(starts
 
 
 # The same reads in this process (Django's test client, no concurrency, no HTTP):
-# Python function calls per request (deterministic) and the least CPU time of
-# 7 x 20 requests, to see where a read's cost goes.
+# SQL queries and Python function calls per request (deterministic), and the
+# least CPU time and least wall time of 7 x 20 requests, to see where a read's
+# cost goes (the wall time includes the database server's work, which this
+# process's CPU time does not: PostgreSQL's planning and execution).
 IN_PROCESS = """
 import cProfile, json, os, pstats, time
+from django.db import connection
 from django.test import Client
 
 client = Client(HTTP_AUTHORIZATION="Token " + os.environ["LOAD_TOKEN"], HTTP_ACCEPT="application/json",
@@ -102,18 +105,22 @@ client = Client(HTTP_AUTHORIZATION="Token " + os.environ["LOAD_TOKEN"], HTTP_ACC
 rows = {}
 for name, path, etag in json.loads(os.environ["LOAD_READS"]):
     headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
-    status = [client.get(path, **headers).status_code for _ in range(3)][-1]
+    status = [client.get(path, **headers).status_code for _ in range(10)][-1]
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
+        client.get(path, **headers)
     profile = cProfile.Profile()
     profile.enable()
     client.get(path, **headers)
     profile.disable()
-    best = float("inf")
+    best_cpu = best_wall = float("inf")
     for _ in range(7):
-        started = time.process_time()
+        cpu, wall = time.process_time(), time.perf_counter()
         for _ in range(20):
             client.get(path, **headers)
-        best = min(best, (time.process_time() - started) / 20)
-    rows[name] = [status, pstats.Stats(profile).total_calls, best * 1000]
+        best_cpu = min(best_cpu, (time.process_time() - cpu) / 20)
+        best_wall = min(best_wall, (time.perf_counter() - wall) / 20)
+    rows[name] = [status, len(queries), pstats.Stats(profile).total_calls, best_cpu * 1000, best_wall * 1000]
 print("IN_PROCESS " + json.dumps(rows))
 """
 
@@ -333,6 +340,13 @@ def main():
         stop(worker)
 
     local = in_process(env, token, local_reads)
+    # On PostgreSQL, the same reads again with Django's defaults (client-side
+    # binding, nothing prepared): what DATABASE_PREPARED_STATEMENTS saves.
+    unprepared = (
+        in_process(dict(env, DATABASE_PREPARED_STATEMENTS="false"), token, local_reads)
+        if args.database_url
+        else {}
+    )
     floor = next(r["rps"] for r in results if r["name"] == FLOOR)
     print()
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -346,10 +360,17 @@ def main():
         )
     print()
     print(f"In-process (one process, no HTTP; load average {os.getloadavg()[0]:.1f}):")
-    print("| endpoint | status | Python calls | CPU ms | CPU vs floor |")
-    print("|---|---:|---:|---:|---:|")
-    for name, (status, calls, cpu_ms) in local.items():
-        print(f"| {name} | {status} | {calls:,} | {cpu_ms:.2f} | {local[FLOOR][2] / cpu_ms:.2f}× |")
+    extra = " | not prepared: wall ms | vs floor" if unprepared else ""
+    print(f"| endpoint | status | queries | Python calls | CPU ms | wall ms | wall vs floor{extra} |")
+    print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if unprepared else ""))
+    for name, (status, queries, calls, cpu_ms, wall_ms) in local.items():
+        line = (
+            f"| {name} | {status} | {queries} | {calls:,} | {cpu_ms:.2f} | {wall_ms:.2f} | "
+            f"{local[FLOOR][4] / wall_ms:.2f}× |"
+        )
+        if unprepared:
+            line += f" {unprepared[name][4]:.2f} | {unprepared[FLOOR][4] / unprepared[name][4]:.2f}× |"
+        print(line)
     errors = {r["name"]: r["errors"] for r in results if r["errors"]}
     ratios = {r["name"]: r["rps"] / floor for r in results}
     missed = {

@@ -44,3 +44,19 @@ def test_a_polled_read_takes_as_many_queries_for_many_rows_as_for_one(reader_cli
     assert len(many) == len(few), many
     assert len(many_304) == len(few_304), many_304
     assert len(few_304) < len(few)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.parametrize("route", POLLED)
+def test_a_polled_reads_validator_is_planned_once_per_connection_on_postgresql(reader_client, route):
+    job = make_job("polled")
+    grow(job, 0)
+    url = route.format(id=job.pk)
+    etag = reader_client.get(url)["ETag"]
+    for _ in range(6):  # psycopg prepares a query at its fifth run on a connection
+        assert reader_client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%MAX(%jobs_job%"]
+        )
+        assert cursor.fetchone()[0] >= 1
