@@ -102,15 +102,7 @@ class CsvSource(FileSource):
             # Arrow would not see the repeated name among the columns it keeps.
             self._refuse_repeated_names(names)
         with pa.OSFile(str(path)) as stream:
-            try:
-                reader = pa_csv.open_csv(
-                    stream,
-                    read_options=self._read_options(use_threads=True),
-                    parse_options=self._parse_options(),
-                    convert_options=self._convert_options(column_types, self.included),
-                )
-            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-                raise self._explain(error, path, column_types) from None
+            reader = self._open_arrow(stream, path, column_types)
             self._refuse_repeated_names(reader.schema.names)
             binary = [
                 f.name
@@ -120,6 +112,17 @@ class CsvSource(FileSource):
             if binary:
                 raise self._not_utf8()
             yield from self.rebatch(self._fast_or_arrow_frames(reader, path, column_types))
+
+    def _open_arrow(self, stream, path, column_types):
+        try:
+            return pa_csv.open_csv(
+                stream,
+                read_options=self._read_options(use_threads=True),
+                parse_options=self._parse_options(),
+                convert_options=self._convert_options(column_types, self.included),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            raise self._explain(error, path, column_types) from None
 
     def _fast_or_arrow_frames(self, reader, path, column_types):
         """Arrow's first block gives the types and the text-fallback warnings;
@@ -167,15 +170,7 @@ class CsvSource(FileSource):
     def _arrow_from(self, path, column_types, skip: int, unread: int):
         """Arrow's frames of the file from row `skip` on."""
         with pa.OSFile(str(path)) as stream:
-            try:
-                reader = pa_csv.open_csv(
-                    stream,
-                    read_options=self._read_options(use_threads=True),
-                    parse_options=self._parse_options(),
-                    convert_options=self._convert_options(column_types, self.included),
-                )
-            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
-                raise self._explain(error, path, column_types) from None
+            reader = self._open_arrow(stream, path, column_types)
             for frame, _ in self._frames(reader, path, column_types, noted=True, unread=0):
                 if skip >= frame.height and frame.height:
                     skip -= frame.height
