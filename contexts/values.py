@@ -5,17 +5,17 @@ the command line, a form field); both are accepted when the text means a
 value of the type. Stored values are JSON: dates as "YYYY-MM-DD".
 """
 
-import datetime
-import math
 import re
 
 from django.db import models
+from rest_framework import serializers
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 NAME_RULE = "Use letters, digits and '_', starting with a letter or '_' (at most 100)."
 
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
+WHOLE_NUMBER = re.compile(r"\s*[-+]?\d+\s*")
+ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+TRUE_OR_FALSE = re.compile(r"\s*(true|yes|on|1|false|no|off|0)\s*", re.IGNORECASE)
 
 
 class ParameterType(models.TextChoices):
@@ -27,48 +27,44 @@ class ParameterType(models.TextChoices):
     SECRET = "secret"
 
 
+# What each type takes, converted by DRF's fields: the JSON types it takes, and
+# which text. DRF alone would take more: 1.0 and "1_000" as whole numbers, true
+# as a number, numbers as text, 1 and "t" as true, 2024-2-9 and 20240229 as dates.
+# Text is kept as given (DRF would trim it and refuse "").
+TEXT = serializers.CharField(trim_whitespace=False, allow_blank=True)
+FIELDS = {
+    ParameterType.STRING: (TEXT, (str,), None, "text"),
+    ParameterType.SECRET: (TEXT, (str,), None, "text"),
+    ParameterType.INTEGER: (serializers.IntegerField(), (int, str), WHOLE_NUMBER, "a whole number"),
+    ParameterType.NUMBER: (serializers.FloatField(), (int, float, str), None, "a number"),
+    ParameterType.BOOLEAN: (serializers.BooleanField(), (bool, str), TRUE_OR_FALSE, "true or false"),
+    ParameterType.DATE: (serializers.DateField(), (str,), ISO_DATE, "a date as YYYY-MM-DD"),
+}
+
+
 def coerce_value(type_name: str, value):
     """The value as the parameter type stores it; ValueError says what was expected."""
-    if type_name == ParameterType.SECRET:
-        if not isinstance(value, str):
-            # Never echo a secret, even a mistyped one.
-            raise ValueError(f"Expected text for a secret parameter, got {type(value).__name__}.")
-        return value
-    if type_name == ParameterType.STRING:
-        if not isinstance(value, str):
-            raise ValueError(f"Expected text, got {_describe(value)}.")
-        return value
-    if type_name == ParameterType.INTEGER:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
-            return int(value)
-        raise ValueError(f"Expected a whole number, got {_describe(value)}.")
-    if type_name == ParameterType.NUMBER:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return value
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                number = math.nan
-            if math.isfinite(number):
-                return int(number) if re.fullmatch(r"\s*[-+]?\d+\s*", value) else number
-        raise ValueError(f"Expected a number, got {_describe(value)}.")
-    if type_name == ParameterType.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(f"Expected true or false, got {_describe(value)}.")
-    if type_name == ParameterType.DATE:
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            try:
-                return datetime.date.fromisoformat(value.strip()).isoformat()
-            except ValueError:
-                pass
-        raise ValueError(f"Expected a date as YYYY-MM-DD, got {_describe(value)}.")
-    raise ValueError(f"Unknown parameter type {type_name!r}; use one of: {', '.join(ParameterType.values)}.")
+    if type_name not in FIELDS:
+        raise ValueError(
+            f"Unknown parameter type {type_name!r}; use one of: {', '.join(ParameterType.values)}."
+        )
+    field, json_types, text, expected = FIELDS[type_name]
+    is_text = isinstance(value, str)
+    try:
+        if not isinstance(value, json_types) or isinstance(value, bool) and bool not in json_types:
+            raise serializers.ValidationError(expected)
+        if is_text and text and not text.fullmatch(value):
+            raise serializers.ValidationError(expected)
+        converted = field.run_validation(value.strip() if is_text and text else value)
+    except serializers.ValidationError:
+        if type_name == ParameterType.SECRET:  # never echo a secret, even a mistyped one
+            raise ValueError(f"Expected text for a secret parameter, got {type(value).__name__}.") from None
+        raise ValueError(f"Expected {expected}, got {_describe(value)}.") from None
+    if type_name == ParameterType.NUMBER and (
+        isinstance(value, int) or is_text and WHOLE_NUMBER.fullmatch(value)
+    ):
+        return int(value)  # a whole number stays whole: 60, not DRF's 60.0
+    return converted.isoformat() if type_name == ParameterType.DATE else converted
 
 
 def _describe(value) -> str:

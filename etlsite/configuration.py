@@ -15,9 +15,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
+from rest_framework import serializers
 
 from etlsite.models import SystemSetting
 
@@ -44,6 +48,10 @@ class SettingValidationError(ValueError):
         self.errors = errors
 
 
+# A setting's JSON type: DRF's fields also convert text ("14", "yes") and take true for 1.
+JSON_TYPES = {"integer": int, "boolean": bool, "rate": str}
+
+
 @dataclass(frozen=True)
 class SettingDefinition:
     name: str
@@ -55,23 +63,33 @@ class SettingDefinition:
 
     def clean(self, value):
         """The value as stored, or SettingError saying what is expected."""
-        if self.type == "boolean":
-            if not isinstance(value, bool):
-                raise SettingError(self.name, "Expected true or false.")
-            return value
+        field = self.field()
+        try:
+            if not isinstance(value, JSON_TYPES[self.type]) or isinstance(value, bool) != (
+                self.type == "boolean"
+            ):
+                field.fail("invalid")
+            return field.run_validation(value)
+        except serializers.ValidationError as error:
+            raise SettingError(self.name, str(error.detail[0])) from None
+
+    def field(self) -> serializers.Field:
         if self.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise SettingError(self.name, "Expected a whole number.")
-            if self.minimum is not None and value < self.minimum:
-                raise SettingError(self.name, f"Must be at least {self.minimum}.")
-            if self.maximum is not None and value > self.maximum:
-                raise SettingError(self.name, f"Must be at most {self.maximum}.")
-            return value
-        if not isinstance(value, str) or not RATE_PATTERN.match(value):
-            raise SettingError(
-                self.name, "Expected a rate like '100/minute' (per second, minute, hour or day)."
+            return serializers.IntegerField(
+                min_value=self.minimum,
+                max_value=self.maximum,
+                error_messages={
+                    "invalid": "Expected a whole number.",
+                    "min_value": "Must be at least {min_value}.",
+                    "max_value": "Must be at most {max_value}.",
+                },
             )
-        return value
+        if self.type == "boolean":
+            return serializers.BooleanField(error_messages={"invalid": "Expected true or false."})
+        rate = "Expected a rate like '100/minute' (per second, minute, hour or day)."
+        return serializers.RegexField(
+            RATE_PATTERN, trim_whitespace=False, error_messages={"invalid": rate, "blank": rate}
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -89,6 +107,13 @@ def _throttle_default(scope: str) -> str:
     return getattr(settings, "ETL_THROTTLE_RATES", {}).get(scope, "60/minute")
 
 
+@receiver(setting_changed)
+def _forget_definitions(setting, **kwargs):
+    if setting in ("ETL_DEFAULT_BATCH_SIZE", "ETL_THROTTLE_RATES"):  # the defaults come from them
+        _definitions.cache_clear()
+
+
+@cache  # every get_setting() reads them: build them once
 def _definitions() -> dict[str, SettingDefinition]:
     declared = [
         SettingDefinition(

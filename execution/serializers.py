@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
-from etlsite.serializers import StrictFieldsMixin
+from etlsite.serializers import ModelSerializer, StrictFieldsMixin
 from execution.models import Execution, ExecutionError, ExecutionEvent, ExecutionLog, ExecutionRejects
 
 
-class ExecutionSerializer(serializers.ModelSerializer):
+class ExecutionSerializer(ModelSerializer):
     job_name = serializers.CharField(source="job.name", read_only=True)
     context = serializers.CharField(source="context_name", read_only=True)
     started_by = serializers.CharField(

@@ -8,6 +8,9 @@ need a signed-in user (or the `read` scope), control actions the
 Every control action is audited.
 """
 
+from functools import partial
+
+from django.db.models import Count, Max
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.audit import record
 from contexts.crypto import CredentialKeyError
 from contexts.resolution import RunInputError
-from etlsite.caching import cached
+from etlsite.caching import aggregate, answer_unless_current, cached
 from etlsite.permissions import SCOPE_EXECUTE
 from execution import stats
 from execution.control import RunRequest, record_start, restart_execution, start_execution
@@ -47,7 +50,9 @@ class JobScopedMixin:
     """Every route here hangs off /jobs/{job_id}/."""
 
     def get_job(self) -> Job:
-        return get_object_or_404(visible_jobs(self.request), pk=self.kwargs["job_id"])
+        if not hasattr(self, "_job"):  # read once per request
+            self._job = get_object_or_404(visible_jobs(self.request), pk=self.kwargs["job_id"])
+        return self._job
 
     def get_execution(self, job: Job) -> Execution:
         """The execution named in the URL, or `?execution=`, else the job's current one
@@ -156,10 +161,36 @@ class RestartView(ControlMixin, APIView):
 # --- monitoring of the current (or a given) execution ------------------------------------
 
 
+def version_of_runs(request, job_id) -> tuple | None:
+    """What the history and status of a job are built from, read without reading
+    its runs, in one query: the job (its name), the number of its runs and the
+    last one, their latest heartbeat (progress and counters move with it) and
+    their latest event (every change of state writes one, with the run's end
+    and its error). The counters a run saves when it ends are followed by its
+    `finish` event, at the latest a heartbeat later (execution/worker.py).
+    None when the caller may not see the job (the answer is a 404)."""
+    if not str(job_id).isdigit():
+        return None
+    facts = aggregate(
+        visible_jobs(request).filter(pk=job_id),
+        job=Max("pk"),
+        changed=Max("updated_at"),
+        count=Count("executions", distinct=True),
+        last=Max("executions__id"),
+        beat=Max("executions__heartbeat_at"),
+        last_event=Max("executions__events__id"),
+    )
+    return tuple(facts.values()) if facts["job"] else None
+
+
 class StatusView(JobScopedMixin, APIView):
     @extend_schema(responses={200: dict})
     def get(self, request, job_id):
         """The job's current state: its active executions, else its last one."""
+        version = version_of_runs(request, job_id)
+        return answer_unless_current(request, version, partial(self.status, request))
+
+    def status(self, request):
         job = self.get_job()
         executions = job.executions.select_related("job", "started_by")
         active = list(executions.filter(state__in=ACTIVE_STATES).order_by("-id"))
@@ -291,6 +322,10 @@ class ExecutionListView(JobScopedMixin, generics.ListAPIView):
     filterset_class = ExecutionFilterSet
     ordering_fields = ["id", "queued_at", "started_at", "finished_at", "rows_read"]
     search_fields = []
+
+    def get(self, request, *args, **kwargs):
+        version = version_of_runs(request, kwargs["job_id"])
+        return answer_unless_current(request, version, partial(super().get, request, *args, **kwargs))
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types

@@ -17,10 +17,18 @@ class JobQuerySet(models.QuerySet):
         """Jobs with their `component_list` and `upstream_list`, read in one query each
         (`to_attr`: Django builds no queryset per job)."""
         return self.select_related("default_context").prefetch_related(
-            models.Prefetch("components", to_attr="component_list"),
+            # Ordered without Component's default ("job" is the job's name: a join).
+            models.Prefetch(
+                "components",
+                queryset=Component.objects.order_by("job_id", "position"),
+                to_attr="component_list",
+            ),
+            # An upstream job is shown by its name only.
             models.Prefetch(
                 "upstream_links",
-                queryset=JobDependency.objects.select_related("upstream"),
+                queryset=JobDependency.objects.select_related("upstream").only(
+                    "downstream", "condition", "upstream__name"
+                ),
                 to_attr="upstream_list",
             ),
         )

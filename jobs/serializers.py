@@ -11,7 +11,7 @@ from contexts.models import Context
 from contexts.resolution import secret_placeholder_problems
 from contexts.values import ParameterType
 from etlsite.errors import Conflict
-from etlsite.serializers import StrictFieldsMixin
+from etlsite.serializers import ModelSerializer, StrictFieldsMixin
 from execution.engine.graph import validate_components
 from jobs.access import hidden_job_names
 from jobs.config import JobConfigSerializer
@@ -80,7 +80,7 @@ class JobConfigField(JobConfigSerializer):
         return config
 
 
-class JobSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class JobSerializer(StrictFieldsMixin, ModelSerializer):
     default_context = UsableContextField(allow_null=True, required=False)
     config = JobConfigField(required=False)
     components = ComponentSerializer(many=True, required=False, source="component_list")

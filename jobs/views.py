@@ -1,5 +1,7 @@
+from functools import partial
+
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Count, Max, ProtectedError
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -9,12 +11,14 @@ from rest_framework.generics import get_object_or_404  # a malformed id is a 404
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.access import name_jobs
+from accounts.access import api_key_job_ids, name_jobs
 from accounts.audit import AuditedViewSetMixin, record, snapshot
+from etlsite.caching import aggregate, answer_unless_current
+from etlsite.configuration import get_setting
 from etlsite.errors import Conflict
 from etlsite.pagination import PageNumberPagination
 from execution.engine.registry import UnknownComponentType, all_specs, get_spec
-from jobs.access import may_change_job, visible_jobs, visible_links
+from jobs.access import may_change_job, sees_every_job, visible_jobs, visible_links
 from jobs.config import JobConfigSerializer
 from jobs.filters import JobFilterSet
 from jobs.models import Job, JobDependency, JobVersion
@@ -51,6 +55,16 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
 
     def get_object(self):
         return refuse_unless_changeable(self.request, super().get_object())
+
+    # Clients poll these two: an unchanged answer is a 304 before any job is read in full.
+    def list(self, request, *args, **kwargs):
+        version = version_of_jobs(request, visible_jobs(request))
+        return answer_unless_current(request, version, partial(super().list, request, *args, **kwargs))
+
+    def retrieve(self, request, *args, **kwargs):
+        pk = str(kwargs.get("pk", ""))
+        version = version_of_jobs(request, visible_jobs(request).filter(pk=pk)) if pk.isdigit() else None
+        return answer_unless_current(request, version, partial(super().retrieve, request, *args, **kwargs))
 
     def perform_create(self, serializer):
         super().perform_create(serializer)
@@ -119,6 +133,41 @@ class JobViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
             record(request, "update", job, before=before, after=snapshot(job))
             record_version(job, user=request.user, via=JobVersion.Via.API)
         return Response(job.component_dicts())
+
+
+def version_of_jobs(request, jobs) -> tuple | None:
+    """What an answer showing `jobs` is built from, read without reading them:
+    their number and latest change (a rename, a new config), their
+    components and upstream links (a replaced row is a new row, with a new
+    id), the latest change of their default contexts and upstream jobs, what
+    decides which jobs the caller sees, and the run-time default batch size
+    their config shows. None when there is no such job (the answer is a 404)."""
+    # One query; the joins repeat a job per component and link, hence the distinct counts.
+    facts = aggregate(
+        jobs,
+        count=Count("pk", distinct=True),
+        changed=Max("updated_at"),
+        context_changed=Max("default_context__updated_at"),
+        component_count=Count("components", distinct=True),
+        last_component=Max("components__id"),
+        link_count=Count("upstream_links", distinct=True),
+        last_link=Max("upstream_links__id"),
+        upstream_changed=Max("upstream_links__upstream__updated_at"),
+    )
+    if not facts["count"]:
+        return None
+    return (*facts.values(), get_setting("default_batch_size"), visibility_of_jobs(request))
+
+
+def visibility_of_jobs(request) -> tuple:
+    """What decides which jobs the caller sees (accounts/access.py): everything,
+    or their groups, their API key's jobs and the groups jobs are restricted to
+    (a grant added or removed is a row added or removed)."""
+    if sees_every_job(request):
+        return ("every job",)
+    grants = Job.allowed_groups.through.objects.aggregate(count=Count("pk"), last=Max("pk"))
+    groups = tuple(request.user.groups.order_by("pk").values_list("pk", flat=True))
+    return (request.user.pk, groups, tuple(api_key_job_ids(request)), *grants.values())
 
 
 def refuse_unless_changeable(request, job: Job) -> Job:

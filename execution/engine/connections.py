@@ -16,8 +16,10 @@ from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import psycopg
 import pymysql
+from psycopg.conninfo import make_conninfo
 
 from execution.engine.errors import EngineError
+from execution.engine.mysql_local_infile import GuardedConnection
 
 KINDS = ("postgres", "mysql", "sqlite")
 CONNECT_TIMEOUT_SECONDS = 10
@@ -114,7 +116,24 @@ def check_connection(conn: dict) -> None:
         connection.close()
 
 
-def _open_postgres(settings, autocommit, wait):
+def postgres_conninfo(conn: dict, *, deadline: float | None = None) -> str:
+    """The libpq connection string of a postgres connection dict, with the same
+    timeouts as `open_connection` (for drivers other than psycopg, e.g. ADBC)."""
+    wait = None if deadline is None else max(0.001, deadline - time.time())
+    try:
+        return make_conninfo(**_postgres_parameters(_normalized(conn), wait))
+    except ConnectionFailed as error:
+        raise ConnectionFailed(_scrub(error.message, conn)) from None
+    except (psycopg.Error, ValueError, TypeError) as error:
+        raise ConnectionFailed(_scrub(f"Cannot connect to the postgres database: {error}", conn)) from None
+
+
+def scrub(message: str, conn: dict) -> str:
+    """`message` without the connection's password."""
+    return _scrub(message, conn)
+
+
+def _postgres_parameters(settings, wait) -> dict:
     options = dict(settings.get("options") or {})
     options.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     options.setdefault("application_name", "etlsite")
@@ -122,15 +141,19 @@ def _open_postgres(settings, autocommit, wait):
         milliseconds = max(1, int(wait * 1000))
         limits = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
         options["options"] = f"{options.get('options', '')} {limits}".strip()
-    return psycopg.connect(
-        host=settings.get("host") or "127.0.0.1",
-        port=settings.get("port") or 5432,
-        dbname=settings.get("database") or None,
-        user=settings.get("user") or None,
-        password=settings.get("password") or None,
-        autocommit=autocommit,
+    parameters = {
+        "host": settings.get("host") or "127.0.0.1",
+        "port": settings.get("port") or 5432,
+        "dbname": settings.get("database") or None,
+        "user": settings.get("user") or None,
+        "password": settings.get("password") or None,
         **options,
-    )
+    }
+    return {key: value for key, value in parameters.items() if value is not None}
+
+
+def _open_postgres(settings, autocommit, wait):
+    return psycopg.connect(autocommit=autocommit, **_postgres_parameters(settings, wait))
 
 
 def _open_mysql(settings, autocommit, wait):
@@ -143,7 +166,10 @@ def _open_mysql(settings, autocommit, wait):
             "init_command",
             f"SET SESSION innodb_lock_wait_timeout={seconds}, SESSION lock_wait_timeout={seconds}",
         )
-    return pymysql.connect(
+    if "local_infile" in options:
+        options["local_infile"] = truthy(options["local_infile"])
+    # Guarded: a server may ask for a local file only when a load offered it.
+    return GuardedConnection(
         host=settings.get("host") or "127.0.0.1",
         port=int(settings.get("port") or 3306),
         user=settings.get("user") or None,
@@ -153,6 +179,13 @@ def _open_mysql(settings, autocommit, wait):
         autocommit=autocommit,
         **options,
     )
+
+
+def truthy(value) -> bool:
+    """An option's value as a boolean: URL query values are text (`?local_infile=0`)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 def _open_sqlite(settings, autocommit, wait):

@@ -14,6 +14,7 @@ CSV, which the server converts as usual.
 """
 
 import array
+import functools
 import sys
 from collections.abc import Callable
 
@@ -38,8 +39,16 @@ def _constant(data: bytes) -> pa.Scalar:
     return pa.scalar(data, pa.large_binary())
 
 
-NULL_FIELD = _constant(b"\xff\xff\xff\xff")
-NOTHING = _constant(b"")  # the separator when joining fields
+# Made on first use, not at import: the first Arrow scalar makes pyarrow import
+# pandas when it is installed (~1 s), which a run that writes no PostgreSQL must not pay.
+@functools.cache
+def _null_field() -> pa.Scalar:
+    return _constant(b"\xff\xff\xff\xff")
+
+
+@functools.cache
+def _nothing() -> pa.Scalar:
+    return _constant(b"")  # the separator when joining fields
 
 
 def _int16(value: int) -> pa.Scalar:
@@ -159,14 +168,14 @@ def _with_nulls(series: pl.Series, pieces: Pieces) -> Pieces:
     if not series.null_count():
         return pieces
     joined = _join(pieces, series.len())
-    return [pc.if_else(series.is_null().to_arrow(), NULL_FIELD, joined)]
+    return [pc.if_else(series.is_null().to_arrow(), _null_field(), joined)]
 
 
 def _join(pieces: Pieces, rows: int) -> pa.Array:
     """Each row's pieces end to end. Constants are repeated into arrays first:
     Arrow's join is several times slower when it broadcasts a scalar."""
     arrays = [pa.repeat(piece, rows) if isinstance(piece, pa.Scalar) else piece for piece in pieces]
-    return pc.binary_join_element_wise(*arrays, NOTHING)
+    return pc.binary_join_element_wise(*arrays, _nothing())
 
 
 def _arrow(series: pl.Series) -> pa.Array:

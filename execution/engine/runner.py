@@ -5,7 +5,11 @@ depth-first through the graph (transforms emit, sinks write) before the next
 is read, so streaming paths hold about one batch per component. Blocking
 transforms (sort, aggregate, the right side of a join) keep their input and
 emit when all their inputs have finished. Sources feeding the right side of a
-join are read first, so the left side can stream.
+join are read first, so the left side can stream. Before any row moves, the
+run plans (planning.py, fusion.py): sources read only the columns the graph
+uses, a filter right after a Parquet source runs inside its scan, and runs
+of filter/derive/select become one Polars lazy plan per batch, with each
+member's counters kept exact.
 
 Commit protocol: when every source is exhausted and nothing failed, every
 sink `prepare`s (the work that can still fail), then every sink commits. On
@@ -22,8 +26,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from execution.engine import placeholders
-from execution.engine.components.base import MetricRecorder, Sink, Source
+from execution.engine import fusion, placeholders, planning
+from execution.engine.components.base import MetricRecorder, Sink, Source, main
 from execution.engine.components.checks import REJECTS_PORT
 from execution.engine.errors import EngineError, GraphError, StopRequested
 from execution.engine.graph import split_input, topological_order, validate_components
@@ -76,10 +80,11 @@ class Counters:
     busy_from: float | None = None
     busy_until: float | None = None
 
-    def worked(self, since: float, run_started: float) -> None:
-        """Count a stretch of work that began at monotonic time `since`."""
+    def worked(self, since: float, run_started: float, share: float = 1.0) -> None:
+        """Count a stretch of work that began at monotonic time `since` (`share`
+        of it: the members of a fused segment split its time)."""
         now = time.monotonic()
-        self.seconds += now - since
+        self.seconds += (now - since) * share
         if self.busy_from is None:
             self.busy_from = round(since - run_started, 3)
         self.busy_until = round(now - run_started, 3)
@@ -199,10 +204,14 @@ class _Run:
         self.exhausted: set[str] = set()
         self.readers: list = []
         self.started = time.monotonic()
+        # Set by _plan once the components are built.
+        self.segments: dict[str, fusion.Segment] = {}
+        self.pushed: dict[str, str] = {}
 
     def run(self) -> RunResult:
         try:
             self._build()
+            self._plan()
             self._heartbeat()
             for name in self._source_order():
                 self._drain(name)
@@ -233,6 +242,19 @@ class _Run:
                     definition["name"], definition.get("config") or {}, self.ctx
                 ),
             )
+
+    def _plan(self):
+        """Projection and predicate pushdown, then fusion (planning.py, fusion.py)."""
+        used = planning.used_columns(self.order, self.instances, self.consumers)
+        for name, instance in self.instances.items():
+            if isinstance(instance, Source):
+                instance.used_columns = used[name]
+        self.pushed = planning.pushable_filters(self.instances, self.consumers, self.open_inputs)
+        for source, condition in self.pushed.items():
+            self.instances[source].pushed_filter = self.instances[condition]
+        fusable = {n: i for n, i in self.instances.items() if n not in self.pushed.values()}
+        for segment in fusion.segments(self.order, fusable, self.consumers, self.open_inputs):
+            self.segments[segment.names[0]] = segment
 
     def _source_order(self) -> list[str]:
         """Sources feeding the right side of a join first, so its left side streams."""
@@ -266,11 +288,16 @@ class _Run:
                 break
             counters.worked(started, self.started)
             counters.batches += 1
-            counters.rows_out += batch.height
             counters.bytes_read = source.bytes_read
-            self._deliver(name, MAIN_PORT, batch)
+            if self._filters_inside(name):
+                self._deliver_filtered(name, batch)
+            else:
+                counters.rows_out += batch.height
+                self._deliver(name, MAIN_PORT, batch)
             self._heartbeat()
         counters.bytes_read = source.bytes_read
+        if self._filters_inside(name):
+            self._deliver_filtered(name, None)
         self.exhausted.add(name)
         self._log("info", name, f"Read {counters.rows_out} rows.")
         self._output_finished(name)
@@ -280,7 +307,27 @@ class _Run:
             if split_input(reference)[1] == port:
                 self._push(consumer, reference, batch)
 
+    def _filters_inside(self, name: str) -> bool:
+        """The source evaluates its filter in its scan: it drops
+        `pushed_filter` when it finds that unsafe, and the filter then runs
+        after it as usual."""
+        return name in self.pushed and self.instances[name].pushed_filter is not None
+
+    def _deliver_filtered(self, name: str, batch: pl.DataFrame | None):
+        """A batch a source yields with its filter evaluated in its scan: the
+        source read `rows_scanned` rows so far, the filter kept `batch`."""
+        source, condition = self.instances[name], self.pushed[name]
+        read = (source.rows_scanned or 0) - self.counters[name].rows_out
+        self.counters[name].rows_out += read
+        self.counters[condition].rows_in += read
+        if batch is not None:
+            self.counters[condition].batches += 1
+            self._emit(condition, main(batch))
+
     def _push(self, name: str, reference: str, batch: pl.DataFrame):
+        if name in self.segments:
+            self._push_fused(name, batch)
+            return
         instance = self.instances[name]
         counters = self.counters[name]
         counters.rows_in += batch.height
@@ -294,6 +341,23 @@ class _Run:
         emitted = self._call(name, lambda: instance.process(batch, reference))
         counters.worked(started, self.started)
         self._emit(name, emitted)
+
+    def _push_fused(self, name: str, batch: pl.DataFrame):
+        """A batch through a fused segment: each member's counters as if it
+        had run alone (fusion.py says why they are exact)."""
+        segment = self.segments[name]
+        started = time.monotonic()
+        result, rows_out = segment.run(batch, self._call)
+        rows_in = batch.height
+        for member, rows in zip(segment.names, rows_out, strict=True):
+            counters = self.counters[member]
+            counters.rows_in += rows_in
+            counters.rows_out += rows
+            counters.batches += 1
+            # One plan's time, shared out evenly: the members ran as one.
+            counters.worked(started, self.started, share=1 / len(segment.names))
+            rows_in = rows
+        self._deliver(segment.last, MAIN_PORT, result)
 
     def _emit(self, name: str, emitted):
         counters = self.counters[name]

@@ -177,3 +177,8 @@ class SQLite(Dialect):
 
 
 POSTGRES, MYSQL, SQLITE = Postgres(), MySQL(), SQLite()
+
+
+def without_semicolon(statement: str) -> str:
+    """A query as written may end in `;`, which cannot stand inside a subquery."""
+    return statement.strip().rstrip(";").rstrip()

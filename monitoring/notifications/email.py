@@ -44,9 +44,7 @@ def send_email(channel: NotificationChannel, event: str, body: bytes) -> Outcome
     job = payload["job"]["name"] if payload.get("job") else ""
     subject = "[etlsite] " + SUBJECTS.get(event, event).format(job=job)
     text = f"{summary(payload)}\n\nThe notification as JSON:\n{json.dumps(payload, indent=2)}\n"
-    message = EmailMessage(
-        subject, text, settings.DEFAULT_FROM_EMAIL, list(channel.config.get("to") or []), headers={}
-    )
+    message = EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, list(channel.config.get("to") or []))
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:

@@ -3,10 +3,11 @@
 - `failed`, `succeeded`, `stopped`: when a run ends, after its retry is
   decided. A failed run that will be retried is not announced: only its last
   attempt is (which may then succeed, fail or be stopped).
-- `slow`: a run longer than the job's `config.expected_seconds`, or, without
-  it, longer than SLOW_FACTOR times the median duration of the job's last
-  successful runs (at least SLOW_MIN_RUNS of them). Checked when a run ends
-  and every minute for runs still going; at most once per run and channel.
+- `slow`: a run whose running time (paused time not counted) is longer than
+  the job's `config.expected_seconds`, or, without it, longer than SLOW_FACTOR
+  times the median duration of the job's last successful runs (at least
+  SLOW_MIN_RUNS of them). Checked when a run ends and every minute for runs
+  still going; at most once per run and channel.
 - `missed`: a scheduled slot with no run OVERDUE_GRACE after its time
   (execution.stats.overdue_schedule), checked every minute; at most once per
   slot and channel.
@@ -22,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from execution.models import HELD_STATES, Execution, State
-from execution.stats import PERFORMANCE_WINDOW, overdue_schedule, percentile
+from execution.stats import PERFORMANCE_WINDOW, overdue_schedule, paused_seconds, percentile
 from jobs.models import Job
 from monitoring.models import NotificationEvent
 from monitoring.notifications.delivery import notify, resume_stalled
@@ -81,11 +82,15 @@ def slow_threshold(execution: Execution) -> dict | None:
 
 def check_slow(execution: Execution) -> bool:
     """Announce the run as slow if it is (once per channel: deliveries are unique per run and event)."""
-    elapsed = execution.duration_seconds
-    if elapsed is None:
+    duration = execution.duration_seconds
+    if duration is None or not any_rule_for(NotificationEvent.SLOW):
         return False
     threshold = slow_threshold(execution)
-    if threshold is None or elapsed <= threshold["threshold_seconds"]:
+    # Paused time is not running time (asked only of a run already past the threshold).
+    if threshold is None or duration <= threshold["threshold_seconds"]:
+        return False
+    elapsed = round(duration - paused_seconds(execution), 3)
+    if elapsed <= threshold["threshold_seconds"]:
         return False
     payload = run_payload(NotificationEvent.SLOW, execution, slow={**threshold, "elapsed_seconds": elapsed})
     return bool(notify(NotificationEvent.SLOW, execution.job, payload, execution=execution))

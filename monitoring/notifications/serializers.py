@@ -66,11 +66,10 @@ class NotificationChannelSerializer(StrictFieldsMixin, serializers.ModelSerializ
         help_text="Webhooks: the key of the X-Etlsite-Signature HMAC. Never returned; omit it to keep it.",
     )
     secret_set = serializers.BooleanField(read_only=True)
-    rules = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = NotificationChannel
-        fields = ["id", "name", "kind", "config", "secret", "secret_set", "rules", "created_at", "updated_at"]
+        fields = ["id", "name", "kind", "config", "secret", "secret_set", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs):

@@ -31,7 +31,9 @@ CHANGES = ("create", "update", "partial_update", "destroy")
 
 
 class ChannelViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
-    queryset = NotificationChannel.objects.prefetch_related("rules")
+    # Its rules are listed by GET /notifications/rules?channel=<id>, which hides
+    # those naming jobs the caller may not see.
+    queryset = NotificationChannel.objects.all()
     serializer_class = NotificationChannelSerializer
     filterset_class = ChannelFilterSet
     search_fields = ["name"]

@@ -188,3 +188,18 @@ def test_the_test_route_needs_the_change_permission(reader_client):
 
 def test_an_unknown_channel_is_a_404(writer):
     assert_error_body(writer.post(f"{ENDPOINT}999999/test"), 404)
+
+
+def test_without_a_credentials_key_a_secret_cannot_be_stored_and_nothing_is_saved(writer, settings):
+    settings.ETL_CREDENTIALS_KEY = ""
+    settings.DEBUG = False
+    payload = {
+        "name": "ops",
+        "kind": "webhook",
+        "config": {"url": "https://hooks.example.com/a"},
+        "secret": SECRET,
+    }
+    response = writer.post(ENDPOINT, payload, format="json")
+    assert_error_body(response, 503)
+    assert "ETL_CREDENTIALS_KEY" in response.json()["error"]["message"]
+    assert not NotificationChannel.objects.exists()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from execution.lifecycle import run_finished
-from execution.models import Execution, State
+from execution.models import Execution, ExecutionEvent, State
 from jobs.models import Job
 from monitoring.models import NotificationDelivery
 from monitoring.notifications.events import check_missed_slots, check_running_runs, periodic_check
@@ -209,3 +209,19 @@ def test_the_periodic_check_does_nothing_without_rules_for_it(channel):
     scheduled_job()
     rule(channel, events=["failed"])
     assert periodic_check() == {"slow": 0, "missed": 0, "resumed": 0}
+
+
+def test_paused_time_does_not_make_a_run_slow(channel):
+    rule(channel, events=["slow"])
+    job = make_job("nightly", config={"expected_seconds": 60})
+    run = running_for(job, 90, state=State.PAUSED)
+    paused_at = run.started_at + timedelta(seconds=10)
+    ExecutionEvent.objects.create(
+        execution=run, created_at=paused_at, from_state="pausing", to_state="paused"
+    )
+    assert check_running_runs() == 0  # ran 10 s, paused 80 s
+    ExecutionEvent.objects.create(
+        execution=run, created_at=paused_at + timedelta(seconds=20), from_state="paused", to_state="running"
+    )
+    Execution.objects.filter(pk=run.pk).update(state=State.RUNNING)
+    assert check_running_runs() == 1  # ran 10 s + the last 60 s

@@ -143,3 +143,16 @@ def test_changing_jobs_to_null_makes_the_rule_global(writer, channel):
     assert response.status_code == 200 and response.json()["jobs"] is None
     made.refresh_from_db()
     assert made.all_jobs and not made.jobs.exists()
+
+
+def test_an_api_key_limited_to_some_jobs_may_name_only_those(channel):
+    allowed, other = make_job("allowed"), make_job("other")
+    owner = client_for(user_in_role("keyholder", "editor"))
+    body = {"name": "ci", "scopes": ["read", "write"], "jobs": ["allowed"]}
+    key = owner.post("/api/v1/auth/api-keys/", body, format="json").json()["key"]
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    payload = {"name": "r", "channel": channel.pk, "events": ["failed"], "jobs": [other.pk]}
+    assert_error_body(client.post(ENDPOINT, payload, format="json"), 400, "jobs")
+    payload["jobs"] = [allowed.pk]
+    assert client.post(ENDPOINT, payload, format="json").status_code == 201

@@ -1,7 +1,8 @@
 """Notifications end to end on a real `manage.py qcluster`: a failing scheduled
 run sends exactly one signed webhook to a loopback listener and one email
 (Django's file backend, which the worker process writes and this test reads),
-and an endpoint that never answers costs the run nothing."""
+an endpoint that never answers costs the run nothing, and a 500 is retried
+through the cluster's own scheduler."""
 
 import json
 import time
@@ -35,6 +36,7 @@ def worker(monkeypatch, mail_folder, request):
     monkeypatch.setenv("EMAIL_FILE_PATH", str(mail_folder))
     monkeypatch.setenv("ETL_CREDENTIALS_KEY", TEST_CREDENTIALS_KEY)
     monkeypatch.setenv("ETL_NOTIFY_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("ETL_NOTIFY_RETRY_SECONDS", "1")
     return request.getfixturevalue("qcluster")
 
 
@@ -114,3 +116,24 @@ def test_an_endpoint_that_never_answers_costs_the_run_nothing(worker, data_root,
     run = Execution.objects.get(pk=execution_id)
     assert run.state == "succeeded" and delivery.execution_id == run.pk
     assert "timed out" in delivery.error and delivery.next_attempt_at is not None
+
+
+def test_a_500_is_retried_by_the_clusters_scheduler_until_delivered(worker, data_root, admin_client):
+    """The retry is a one-off django-q2 Schedule: the cluster fires it (its
+    scheduler looks every 30 s), and the second attempt is delivered."""
+    job = make_job("nightly", csv_copy_components(source="missing.csv"))
+    with HttpListener(statuses=[500, 200]) as listener:
+        rule(webhook_channel(url=listener.url), events=["failed"])
+        execution_id = admin_client.post(f"/api/v1/jobs/{job.pk}/start", format="json").json()["id"]
+        wait_for_state(execution_id, "failed")
+        [first] = wait_for_deliveries(1)
+        assert first.status == "pending" and first.response_code == 500
+        received = listener.wait_for(2, timeout=75)
+    delivery = NotificationDelivery.objects.get(pk=first.pk)
+    assert len(received) == 2 and all(r.signature_valid(SECRET) for r in received)
+    assert received[1].at - received[0].at >= 1  # not before its backoff
+    deadline = time.monotonic() + 10
+    while delivery.status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("delivered", 2, 200)

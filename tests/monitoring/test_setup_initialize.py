@@ -36,6 +36,7 @@ def test_it_creates_roles_context_demo_and_schedules_then_finds_them(admin_clien
     assert Group.objects.filter(name__in=["viewer", "operator", "editor", "admin"]).count() == 4
     assert Context.objects.get(is_default=True).name == "default"
     assert Schedule.objects.filter(func="monitoring.tasks.sample_resources").count() == 1
+    assert Schedule.objects.get(func="monitoring.tasks.check_notifications").minutes == 1
     assert SystemState.current().initialized_at is not None
 
 
@@ -46,6 +47,9 @@ def test_roles_follow_the_security_model(admin_client, data_root):
     assert ("execution", "control_execution") in operator and ("jobs", "change_job") not in operator
     assert {("jobs", "add_job"), ("schemas", "change_schema"), ("contexts", "change_context")} <= editor
     assert ("contexts", "change_credential") not in editor
+    assert ("monitoring", "change_notificationrule") in editor
+    assert ("monitoring", "change_notificationchannel") not in editor
+    assert ("monitoring", "view_notificationchannel") in viewer
     assert ("contexts", "change_credential") in admin and ("etlsite", "change_systemsetting") in admin
     assert viewer < operator < editor < admin
 

@@ -1,8 +1,6 @@
 """`validate` (rows against a schema, rejects on a second port) and `metric`
 (a custom metric per run)."""
 
-import polars as pl
-
 from execution.engine import expressions
 from execution.engine.components.base import (
     Accumulator,
@@ -12,6 +10,7 @@ from execution.engine.components.base import (
     choice,
     config_schema,
     integer,
+    only_columns,
     string,
 )
 from execution.engine.errors import EngineError
@@ -129,8 +128,14 @@ class Metric(MetricRecorder):
 
     def process(self, batch, input_name):
         check_columns(self.columns, batch.columns, component=self.name, field="config.value")
-        self.buffer.add(batch.select(self.columns) if self.columns else batch.select(pl.lit(1).alias("_row")))
+        self.buffer.add(only_columns(batch, self.columns))
         return []
+
+    def input_columns(self, wanted, input_name):
+        return frozenset(self.columns)
+
+    def close(self):
+        self.buffer.close()
 
     def finish(self):
         data = self.buffer.take()

@@ -94,13 +94,17 @@ class CsvSource(FileSource):
         names = self._header_names(path)
         # In a one-column file an empty line is a NULL value, not a blank line to skip.
         self.single_column = len(names) == 1
+        self.included = self._projected(names)
+        if self.included:
+            # Arrow would not see the repeated name among the columns it keeps.
+            self._refuse_repeated_names(names)
         with pa.OSFile(str(path)) as stream:
             try:
                 reader = pa_csv.open_csv(
                     stream,
                     read_options=self._read_options(use_threads=True),
                     parse_options=self._parse_options(),
-                    convert_options=self._convert_options(column_types),
+                    convert_options=self._convert_options(column_types, self.included),
                 )
             except (pa.ArrowInvalid, UnicodeDecodeError) as error:
                 raise self._explain(error, path, column_types) from None
@@ -113,6 +117,18 @@ class CsvSource(FileSource):
             if binary:
                 raise self._not_utf8()
             yield from self.rebatch(self._frames(reader, path, column_types))
+
+    def _projected(self, names: list[str]) -> list[str]:
+        """The columns to convert, in file order: those used downstream
+        (projection pushdown, planning.py), or [] for all. Arrow still splits
+        every field, but converts and keeps only these. A used name that is
+        not in the header reads everything, so the error that follows lists
+        every column as before."""
+        used = self.used_columns
+        if used is None or not used <= set(names) or len(used) == len(set(names)):
+            return []
+        # Reading no column would lose the row count: keep the first.
+        return [n for n in names if n in used] or names[:1]
 
     def _arrow_column_types(self) -> dict:
         types = {}
@@ -137,9 +153,10 @@ class CsvSource(FileSource):
             invalid_row_handler=invalid_row_handler,
         )
 
-    def _convert_options(self, column_types):
+    def _convert_options(self, column_types, include_columns=()):
         return pa_csv.ConvertOptions(
             column_types=column_types,
+            include_columns=list(include_columns),
             null_values=list(self.config.get("null_values", DEFAULT_NULL_VALUES)),
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
@@ -313,7 +330,7 @@ class CsvSource(FileSource):
                     stream,
                     read_options=self._read_options(use_threads=False),
                     parse_options=self._parse_options(remember),
-                    convert_options=self._convert_options(column_types),
+                    convert_options=self._convert_options(column_types, self.included),
                 )
                 for _ in reader:
                     pass

@@ -9,8 +9,9 @@ source is exhausted and nothing failed:
   INSERT ... ON CONFLICT. The COPY data is sent by a background thread so
   reading and encoding the next batch overlaps with the server's work. A
   table the run creates is created inside the transaction too.
-- MySQL/MariaDB (mysql_sink.py) and SQLite (sqlite_sink.py): parametrized
-  INSERTs (InsertingSink below).
+- MySQL/MariaDB (mysql_sink.py): LOAD DATA LOCAL INFILE, or parametrized
+  INSERTs (InsertingSink below) when the server refuses it; SQLite
+  (sqlite_sink.py): parametrized INSERTs.
 
 A missing table is created from the data's column types, with the `key`
 columns as primary key.

@@ -1,23 +1,31 @@
 """Sources reading a table or a query from PostgreSQL, MySQL/MariaDB or SQLite,
 streamed with server-side (unbuffered) cursors, `batch_size` rows at a time."""
 
+import contextlib
 import json
+import math
 import sqlite3
+import time
 from urllib.parse import quote
 
 import polars as pl
 import psycopg
 import pymysql
-import pymysql.cursors
-from psycopg.types.string import TextLoader
 from pymysql.constants import FIELD_TYPE
 
+from execution.engine.arrow_batches import frames
 from execution.engine.components.base import Source, config_schema, string
-from execution.engine.connections import open_connection
+from execution.engine.connections import (
+    ConnectionFailed,
+    from_url,
+    open_connection,
+    postgres_conninfo,
+    scrub,
+)
 from execution.engine.errors import EngineError
 from execution.engine.paths import resolve_path
 from execution.engine.registry import SOURCE, register
-from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts
+from execution.engine.sql import MYSQL, POSTGRES, SQLITE, TABLE_NAME_PATTERN, table_parts, without_semicolon
 
 CONNECTION = string("Name of a connection (a credential of the run's context).", minLength=1)
 TABLE = string("Table to read, `table` or `schema.table`.", pattern=TABLE_NAME_PATTERN)
@@ -76,83 +84,73 @@ class DatabaseSource(Source):
                 break
 
 
-_PG_TYPES = {
-    "bool": pl.Boolean,
-    "int2": pl.Int16,
-    "int4": pl.Int32,
-    "int8": pl.Int64,
-    "float4": pl.Float32,
-    "float8": pl.Float64,
-    "text": pl.String,
-    "varchar": pl.String,
-    "bpchar": pl.String,
-    "name": pl.String,
-    "date": pl.Date,
-    "time": pl.Time,
-    "timestamp": pl.Datetime("us"),
-    "timestamptz": pl.Datetime("us", "UTC"),
-    "interval": pl.Duration("us"),
-    "bytea": pl.Binary,
-}
-# Types without a Polars counterpart arrive as their text form.
-_PG_AS_TEXT = ("json", "jsonb", "uuid", "inet", "cidr", "macaddr", "money", "xml")
-
-
 @register(
     "postgres_source",
     kind=SOURCE,
-    summary="Read a PostgreSQL table or query, streamed through a server-side cursor.",
+    summary="Read a PostgreSQL table or query as Arrow batches (binary COPY through ADBC).",
     config_schema=config_schema(
         {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
     ),
     example={"connection": "warehouse", "table": "public.flights"},
 )
 class PostgresSource(DatabaseSource):
-    """Progress is rows read of the planner's row estimate. numeric columns with
-    a declared precision become decimals, others floats; json, uuid and other
-    types without a Polars counterpart arrive as text."""
+    """Progress is rows read of the planner's row estimate. numeric columns
+    become exact decimals (see pg_arrow.py for unbounded numeric), timestamptz
+    UTC datetimes; json, uuid and other types without a Polars counterpart
+    arrive as text. The next batch is read while the pipeline works on this one."""
 
     dialect = POSTGRES
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
-        for type_name in _PG_AS_TEXT:
-            connection.adapters.register_loader(type_name, TextLoader)
+        # Imported here: the ADBC driver is loaded only by runs that read PostgreSQL.
+        from execution.engine import pg_arrow
+
+        settings = connection_settings(self, self.config)
+        statement = without_semicolon(self.select_statement())
+        self.progress_total = self._estimate(settings, statement)
         try:
-            statement = self.select_statement()
-            self.progress_total = self._estimate(connection, statement)
-            with connection.cursor(name=f"etl_{self.name}") as cursor:
-                cursor.execute(statement)
-                names, schema = self._schema(connection, cursor.description)
-                yield from self.frames_from_rows(cursor.fetchmany, names, schema)
+            connection = pg_arrow.connect(postgres_conninfo(settings, deadline=self.ctx.deadline))
+        except pg_arrow.Error as error:
+            raise ConnectionFailed(
+                scrub(f"Cannot connect to the postgres database: {pg_arrow.error_message(error)}", settings)
+            ) from None
+        cursor = connection.cursor()
+        reading = None
+        try:
+            columns = pg_arrow.plan_columns(
+                cursor.adbc_execute_schema(statement),
+                component=self.name,
+                log=lambda level, message: self.log(level, message),
+            )
+            cursor.execute(pg_arrow.read_statement(statement, columns))
+            reader = cursor.fetch_record_batch()
+            reading = pg_arrow.ReadAhead(reader)
+            converter = pg_arrow.Converter(columns, self.name)
+            for frame in frames(reading, reader.schema, self.ctx.batch_size):
+                frame = converter.convert(frame)
+                self.progress_done += frame.height
+                yield frame
+        except pg_arrow.READ_ERRORS as error:
+            raise self.database_error(pg_arrow.error_message(error)) from None
+        finally:
+            if reading is not None:
+                reading.stop(cursor.adbc_cancel)
+            with contextlib.suppress(*pg_arrow.READ_ERRORS):
+                cursor.close()
+                connection.close()
+
+    def _estimate(self, settings, statement) -> int | None:
+        connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+                plan = cursor.fetchone()[0]
         except psycopg.Error as error:
             raise self.database_error(error) from None
         finally:
-            connection.rollback()
             connection.close()
-
-    def _estimate(self, connection, statement) -> int | None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
-            plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"]) or None
-
-    def _schema(self, connection, description):
-        names = [column.name for column in description]
-        schema = {}
-        for column in description:
-            info = connection.adapters.types.get(column.type_code)
-            type_name = info.name if info else ""
-            if type_name == "numeric":
-                schema[column.name] = (
-                    pl.Decimal(column.precision, column.scale) if column.precision else pl.Float64
-                )
-            elif type_name in _PG_TYPES:
-                schema[column.name] = _PG_TYPES[type_name]
-            elif type_name in _PG_AS_TEXT:
-                schema[column.name] = pl.String
-        return names, schema
 
 
 _MYSQL_TYPES = {
@@ -176,7 +174,7 @@ _MYSQL_TYPES = {
 @register(
     "mysql_source",
     kind=SOURCE,
-    summary="Read a MySQL/MariaDB table or query, streamed through an unbuffered cursor.",
+    summary="Read a MySQL/MariaDB table or query as Arrow batches (connectorx).",
     config_schema=config_schema(
         {"connection": CONNECTION, "table": TABLE, "query": QUERY}, ("connection",), **TABLE_OR_QUERY
     ),
@@ -184,29 +182,58 @@ _MYSQL_TYPES = {
 )
 class MySQLSource(DatabaseSource):
     """Progress is rows read of the table's row estimate (information_schema).
-    TINYINT(1) columns become booleans, DECIMAL columns decimals."""
+    TINYINT(1) columns become booleans, DECIMAL columns exact decimals, TIME
+    durations. Rows arrive as Arrow batches (connectorx, see mysql_arrow.py)."""
 
     dialect = MYSQL
 
     def batches(self):
-        connection = open_connection(connection_settings(self, self.config), deadline=self.ctx.deadline)
+        # Imported here: connectorx is loaded only by runs that read MySQL.
+        from execution.engine import mysql_arrow
+
+        settings = connection_settings(self, self.config)
+        statement = without_semicolon(self.select_statement())
+        connection = open_connection(settings, autocommit=True, deadline=self.ctx.deadline)
+        marker = mysql_arrow.new_marker()
+        finished = False
         try:
             self.progress_total = self._estimate(connection)
-            cursor = connection.cursor(pymysql.cursors.SSCursor)
-            try:
-                cursor.execute(self.select_statement())
-                names, schema = self._schema(cursor.description)
-                yield from self.frames_from_rows(
-                    lambda size: [self._convert(r, names, schema) for r in cursor.fetchmany(size)],
-                    names,
-                    schema,
-                )
-            finally:
-                cursor.close()
+            with connection.cursor() as cursor:
+                cursor.execute(mysql_arrow.probe_statement(statement))
+                description = cursor.description
+            _, schema = self._schema(description)
+            columns = mysql_arrow.plan_columns(
+                description, schema, lambda level, message: self.log(level, message)
+            )
+            reader = mysql_arrow.reader(
+                mysql_arrow.url(_normalized_settings(settings)),
+                mysql_arrow.read_statement(statement, columns, marker),
+                self.ctx.batch_size,
+                self._session_setup(),
+            )
+            for frame in frames(reader, reader.schema, self.ctx.batch_size):
+                frame = mysql_arrow.convert(frame, columns, self.name)
+                self.progress_done += frame.height
+                yield frame
+            finished = True
         except pymysql.MySQLError as error:
             raise self.database_error(error) from None
+        except BaseException as error:
+            if not mysql_arrow.is_read_error(error):
+                raise
+            raise self.database_error(mysql_arrow.error_message(error)) from None
         finally:
+            if not finished:
+                with contextlib.suppress(pymysql.MySQLError):
+                    mysql_arrow.kill(connection, marker)
             connection.close()
+
+    def _session_setup(self) -> list[str]:
+        """The deadline's lock-wait limits, as open_connection sets them."""
+        if self.ctx.deadline is None:
+            return []
+        seconds = max(1, math.ceil(self.ctx.deadline - time.time()))
+        return [f"SET SESSION innodb_lock_wait_timeout={seconds}, SESSION lock_wait_timeout={seconds}"]
 
     def _estimate(self, connection) -> int | None:
         if "table" not in self.config:
@@ -233,14 +260,6 @@ class MySQLSource(DatabaseSource):
             elif type_code in _MYSQL_TYPES:
                 schema[name] = _MYSQL_TYPES[type_code]
         return names, schema
-
-    @staticmethod
-    def _convert(row, names, schema):
-        # PyMySQL returns TINYINT(1) as 0/1 and DECIMAL as Decimal; Polars wants bool and Decimal.
-        return tuple(
-            bool(value) if value is not None and schema.get(name) == pl.Boolean else value
-            for name, value in zip(names, row, strict=True)
-        )
 
 
 @register(
@@ -296,3 +315,10 @@ def open_sqlite(component, *, create: bool = False):
         raise EngineError(
             f"Cannot open the database file: {error}", component=component.name, field="config.path"
         ) from None
+
+
+def _normalized_settings(settings: dict) -> dict:
+    """A connection dict with host, port, user... also when it was given as a URL."""
+    if settings.get("url"):
+        return {**from_url(settings["url"]), **{k: v for k, v in settings.items() if k != "url"}}
+    return settings

@@ -16,6 +16,8 @@ from execution.engine.placeholders import has_placeholder
 from execution.engine.registry import SOURCE, register
 from execution.engine.types import TYPE_NAME_SCHEMA, UnknownTypeName, cast_expression, polars_type
 
+# The row index column a pushed-down filter's scan adds (and drops again).
+_ROW_INDEX = "_etl_row_index"
 PATH = string("File path, relative to a data root (or absolute inside one).", minLength=1)
 COLUMN_TYPES = {
     "type": "object",
@@ -51,6 +53,17 @@ class FileSource(Source):
             )
         self.progress_total = path.stat().st_size
         return path
+
+    def keep_used(self, pieces: Iterator[tuple[pl.DataFrame, int]]) -> Iterator[tuple[pl.DataFrame, int]]:
+        """Pieces with only the columns used downstream (projection pushdown
+        after parsing, for readers that cannot skip columns), decided on the
+        first piece: when it lacks a used name every column is kept, so the
+        error that follows lists them all."""
+        keep = None
+        for number, (frame, byte_count) in enumerate(pieces):
+            if number == 0 and self.used_columns is not None and self.used_columns <= set(frame.columns):
+                keep = [c for c in frame.columns if c in self.used_columns] or frame.columns[:1]
+            yield (frame.select([c for c in keep if c in frame.columns]) if keep else frame), byte_count
 
     def rebatch(self, pieces: Iterator[tuple[pl.DataFrame, int]]) -> Iterator[pl.DataFrame]:
         """Cut or glue frames to exactly `batch_size` rows (the last one shorter).
@@ -131,6 +144,54 @@ def normalize_datetimes(frame: pl.DataFrame) -> pl.DataFrame:
 class ParquetSource(FileSource):
     """Streams a Parquet file `batch_size` rows at a time; progress counts rows."""
 
+    # The `filter` evaluated in the scan (planning.pushable_filters), or None.
+    pushed_filter = None
+
+    def _projected(self, available: list[str]) -> list[str] | None:
+        """The columns to read: `available` (the file's, or the config's)
+        cut to those used downstream, or None when nothing is cut. A used
+        name that is not there reads everything, so the error that follows
+        lists every column as before."""
+        used = self.used_columns
+        if used is None or not used <= set(available) or len(used) == len(available):
+            return None
+        # Reading no column would lose the row count: keep the first.
+        return [c for c in available if c in used] or list(available[:1])
+
+    def _filtered_scan(self, path, columns) -> pl.LazyFrame | None:
+        """The file scanned by Polars with the filter's condition inside the
+        scan, with a row index telling how many rows were read; None where
+        pushing is not safe (the condition does not build on these columns:
+        then the filter runs after the source and reports the problem)."""
+        scan = pl.scan_parquet(path, row_index_name=_ROW_INDEX)
+        if columns:
+            scan = scan.select([_ROW_INDEX, *columns])
+        self.scan_schema = scan.collect_schema()
+        try:
+            filtered, _schema = self.pushed_filter.lazy(scan, self.scan_schema)
+        except EngineError:
+            self.pushed_filter = None  # the run sends the batches through the filter instead
+            return None
+        return filtered
+
+    def _scanned(self, scan: pl.LazyFrame, total_rows: int):
+        """Batches of the rows the pushed filter keeps. `rows_scanned` (what
+        the source read, the filter's rows in) comes from the row index of
+        each batch's last row, and is the file's row count at the end."""
+        emitted = False
+        with self.pushed_filter.evaluating(
+            "config.where", self.pushed_filter.condition.columns, self.scan_schema
+        ):
+            for batch in scan.collect_batches(chunk_size=self.ctx.batch_size):
+                if batch.height:
+                    self.rows_scanned = batch[_ROW_INDEX][-1] + 1
+                    self.progress_done = self.rows_scanned
+                    emitted = True
+                    yield batch.drop(_ROW_INDEX)
+            if not emitted:
+                yield scan.drop(_ROW_INDEX).clear().collect()
+        self.rows_scanned = self.progress_done = total_rows
+
     def batches(self):
         path = self.resolved_path()
         try:
@@ -150,6 +211,12 @@ class ParquetSource(FileSource):
             raise EngineError(
                 f"No column(s) {missing} in the file.", component=self.name, field="config.columns"
             )
+        columns = self._projected(columns or parquet.schema_arrow.names) or columns
+        scan = self._filtered_scan(path, columns) if self.pushed_filter is not None else None
+        if scan is not None:
+            yield from self._scanned(scan, total_rows)
+            self.bytes_read = file_size
+            return
         emitted = False
         for batch in parquet.iter_batches(batch_size=self.ctx.batch_size, columns=columns):
             self.progress_done += batch.num_rows

@@ -60,7 +60,7 @@ class JsonSource(FileSource):
             strict = self.config.get("schema_mode", INFER_ALL) == STRICT
             schema = None if strict or not first else self._whole_file_schema(path)
             frames = self._ndjson(path, schema, strict)
-        yield from self.rebatch(frames)
+        yield from self.rebatch(self.keep_used(frames))
 
     def _where(self, line: int | None = None) -> str:
         return f"file {self.config['path']}" + (f", line {line}" if line else "")

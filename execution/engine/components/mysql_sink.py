@@ -1,8 +1,11 @@
 """`mysql_sink`: a MySQL/MariaDB table loaded inside one InnoDB transaction.
 
-- Multi-row INSERTs (InnoDB tables only: others cannot roll back); `replace`
-  is DELETE (TRUNCATE would commit); `upsert` is INSERT ... ON DUPLICATE KEY
-  UPDATE.
+- LOAD DATA LOCAL INFILE of 20,000-row CSV slices from memory files, fed by
+  a background thread (mysql_local_infile.py); multi-row INSERTs when the
+  server or the connection refuses local infile (logged). InnoDB tables only:
+  others cannot roll back. `replace` is DELETE (TRUNCATE would commit);
+  `upsert` is INSERT ... ON DUPLICATE KEY UPDATE, from a temporary table in
+  load order when loading with LOAD DATA.
 - A missing table is made as a staging table (`_etl_<8 hex>_<table>`),
   loaded, and renamed to the target at commit. MySQL commits CREATE TABLE at
   once, so a table created in place would show, empty, during the load and
@@ -17,10 +20,15 @@
   refused before anything is written.
 """
 
+import secrets
+
 import polars as pl
 import pymysql
 
+from execution.engine import mysql_local_infile as local_infile
 from execution.engine.components.db_sinks import InsertingSink, database_sink_schema
+from execution.engine.components.db_sources import connection_settings
+from execution.engine.connections import from_url, open_connection, truthy
 from execution.engine.errors import EngineError
 from execution.engine.registry import SINK, register
 from execution.engine.sql import MYSQL, MYSQL_MAX_KEY_BYTES, is_text
@@ -191,16 +199,91 @@ class MySQLSink(InsertingSink):
             )
         return EngineError(message, component=self.name, field="config.key" if column in self.key else None)
 
+    def connect(self):
+        settings = dict(connection_settings(self, self.config))
+        if settings.get("url"):
+            settings = {**from_url(settings["url"]), **{k: v for k, v in settings.items() if k != "url"}}
+        # LOAD DATA LOCAL unless the connection's options say `local_infile: false`.
+        settings["options"] = {"local_infile": True, **(settings.get("options") or {})}
+        self.client_local_infile = truthy(settings["options"]["local_infile"])
+        return open_connection(settings, deadline=self.ctx.deadline)
+
     def start_load(self):
         # autocommit is off: the session's implicit transaction already holds the
         # DELETE of `replace`; an explicit BEGIN here would commit it.
+        self.loader = None
+        self.stage = None
+        if self._can_load_data():
+            self._start_load_data()
+            return
         self.statement = self.insert_statement()
         if self.mode == "upsert":
-            quote = self.dialect.quote
-            updates = [c for c in self.columns if c not in self.key] or self.key[:1]
-            self.statement += " ON DUPLICATE KEY UPDATE " + ", ".join(
-                f"{quote(c)} = VALUES({quote(c)})" for c in updates
+            self.statement += " ON DUPLICATE KEY UPDATE " + self._updates("VALUES({})")
+
+    def _updates(self, source: str) -> str:
+        quote = self.dialect.quote
+        updates = [c for c in self.columns if c not in self.key] or self.key[:1]
+        return ", ".join(f"{quote(c)} = {source.format(quote(c))}" for c in updates)
+
+    def _can_load_data(self) -> bool:
+        """LOAD DATA LOCAL INFILE when both ends allow it, else INSERTs (logged)."""
+        unloadable = local_infile.loadable(self.schema)
+        if unloadable:
+            reason = f"column(s) {unloadable} have types LOAD DATA cannot carry"
+        elif not self.client_local_infile:
+            reason = "the connection's options set local_infile off"
+        else:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SELECT @@GLOBAL.local_infile")
+                if truthy(cursor.fetchone()[0]):
+                    return True
+            reason = "the server refuses LOAD DATA LOCAL INFILE (its local_infile is OFF)"
+        self.log("info", f"Loading with multi-row INSERTs, slower than LOAD DATA: {reason}.")
+        return False
+
+    def _start_load_data(self):
+        target = self.load_target
+        if self.mode == "upsert":
+            # Loaded first into a temporary table numbering the rows, merged in
+            # load order at the end: the last row of a key wins, as with INSERTs.
+            # (CREATE TEMPORARY TABLE does not commit; the session drops it.)
+            self.stage = self.dialect.quote(f"etl_stage_{secrets.token_hex(4)}")
+            self.stage_order = self.dialect.quote(f"etl_load_order_{secrets.token_hex(4)}")
+            order = f"{self.stage_order} BIGINT AUTO_INCREMENT PRIMARY KEY"
+            columns = f"SELECT {self.quoted_columns()} FROM {self.load_target} LIMIT 0"  # noqa: S608
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"CREATE TEMPORARY TABLE {self.stage} ({order}) ENGINE=InnoDB AS {columns}")
+            target = self.stage
+        statement = local_infile.load_statement(target, self.columns, self.schema, self.dialect.quote)
+        self.loader = local_infile.Loader(self.connection, statement, self.name)
+
+    def load(self, batch):
+        if self.loader is None:
+            super().load(batch)
+            return
+        self.loader.send(batch)
+
+    def finish_load(self):
+        loader = getattr(self, "loader", None)
+        if loader is None:
+            return
+        self.loader = None
+        loader.finish()
+        if self.stage is None:
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.load_target} ({self.quoted_columns()}) "  # noqa: S608 - quoted identifiers
+                f"SELECT {self.quoted_columns()} FROM {self.stage} ORDER BY {self.stage_order} "
+                f"ON DUPLICATE KEY UPDATE {self._updates('VALUES({})')}"
             )
+            cursor.execute(f"DROP TEMPORARY TABLE {self.stage}")
+
+    def abort_load(self):
+        loader = getattr(self, "loader", None)
+        if loader is not None:
+            self.loader = None
+            loader.abort()
 
     def commit(self):
         super().commit()

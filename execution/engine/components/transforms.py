@@ -14,6 +14,7 @@ from execution.engine.components.base import (
     integer,
     main,
     names,
+    only_columns,
     string,
 )
 from execution.engine.errors import EngineError
@@ -51,6 +52,17 @@ class Filter(Transform):
                 self.condition, batch.schema, component=self.name, field="config.where"
             )
             return main(batch.filter(condition))
+
+    def lazy(self, frame: pl.LazyFrame, schema: pl.Schema) -> tuple[pl.LazyFrame, pl.Schema]:
+        """This filter as a step of a fused plan (fusion.py)."""
+        with self.evaluating("config.where", self.condition.columns, schema):
+            condition = expressions.build_for(
+                self.condition, schema, component=self.name, field="config.where"
+            )
+        return frame.filter(condition), schema
+
+    def input_columns(self, wanted, input_name):
+        return None if wanted is None else wanted | self.condition.columns
 
 
 @register(
@@ -98,6 +110,27 @@ class Derive(Transform):
                 batch = batch.with_columns(built.alias(column))
         return main(batch)
 
+    def lazy(self, frame: pl.LazyFrame, schema: pl.Schema) -> tuple[pl.LazyFrame, pl.Schema]:
+        """This derive as steps of a fused plan: the schema after each column
+        types the next expression, as in `process`."""
+        for column, field, expression in self.columns:
+            with self.evaluating(field, expression.columns, schema):
+                built = expressions.build_for(expression, schema, component=self.name, field=field)
+                frame = frame.with_columns(built.alias(column))
+                schema = frame.collect_schema()
+        return frame, schema
+
+    def input_columns(self, wanted, input_name):
+        if wanted is None:
+            return None
+        needed = set(wanted)
+        # Backwards: a column derived here is not read from the input (unless
+        # an expression reads it), an expression's columns are.
+        for column, _field, expression in reversed(self.columns):
+            needed.discard(column)
+            needed |= expression.columns
+        return frozenset(needed)
+
 
 @register(
     "select",
@@ -138,22 +171,43 @@ class Select(Transform):
         return problems
 
     def process(self, batch, input_name):
+        frame, _schema = self.lazy(batch.lazy(), batch.schema)
+        with self.evaluating("config.cast", self.config.get("cast") or {}, batch.schema):
+            return main(frame.collect())
+
+    def lazy(self, frame: pl.LazyFrame, schema: pl.Schema) -> tuple[pl.LazyFrame, pl.Schema]:
+        """Pick, rename, cast: on its own (`process`) or as steps of a fused plan."""
         columns = self.config.get("columns")
         rename = self.config.get("rename") or {}
         cast = {
             column: polars_type(type_name) for column, type_name in (self.config.get("cast") or {}).items()
         }
+        names = list(schema.names())
         if columns:
-            check_columns(columns, batch.columns, component=self.name, field="config.columns")
-            batch = batch.select(columns)
-        check_columns(rename, batch.columns, component=self.name, field="config.rename")
-        batch = batch.rename(rename)
-        check_columns(cast, batch.columns, component=self.name, field="config.cast")
-        with self.evaluating("config.cast", cast, batch.schema):
-            conversions = [
-                cast_expression(column, batch.schema[column], dtype) for column, dtype in cast.items()
-            ]
-            return main(batch.with_columns(conversions) if conversions else batch)
+            check_columns(columns, names, component=self.name, field="config.columns")
+            frame = frame.select(columns)
+            names = list(columns)
+        check_columns(rename, names, component=self.name, field="config.rename")
+        if rename:
+            frame = frame.rename(rename)
+        schema = frame.collect_schema()
+        check_columns(cast, schema.names(), component=self.name, field="config.cast")
+        with self.evaluating("config.cast", cast, schema):
+            conversions = [cast_expression(column, schema[column], dtype) for column, dtype in cast.items()]
+            if conversions:
+                frame = frame.with_columns(conversions)
+                schema = frame.collect_schema()
+        return frame, schema
+
+    def input_columns(self, wanted, input_name):
+        if self.config.get("columns"):
+            return frozenset(self.config["columns"])
+        if wanted is None:
+            return None
+        rename = self.config.get("rename") or {}
+        old_name = {new: old for old, new in rename.items()}
+        cast = self.config.get("cast") or {}
+        return frozenset({old_name.get(c, c) for c in [*wanted, *cast]} | set(rename))
 
 
 @register(
@@ -170,6 +224,10 @@ class Dedupe(Transform):
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
         self.seen: pl.DataFrame | None = None
+
+    def input_columns(self, wanted, input_name):
+        keys = self.config.get("keys")
+        return None if wanted is None or not keys else wanted | set(keys)
 
     def process(self, batch, input_name):
         keys = self.config.get("keys") or batch.columns
@@ -221,22 +279,37 @@ class Aggregate(BlockingTransform):
             for alias, text in config["aggregates"].items()
         }
 
+    def input_columns(self, wanted, input_name):
+        return frozenset(self.group_by).union(*(e.columns for e in self.aggregates.values()))
+
+    def process(self, batch, input_name):
+        # Only the columns the aggregates read are held (and spilled past
+        # SPILL_BYTES); a batch missing one is held whole, so that the error
+        # at the end lists the input's real columns as it always did.
+        read = self.input_columns(None, input_name)
+        self.buffer.add(only_columns(batch, read) if read <= set(batch.columns) else batch)
+        return []
+
     def finish(self):
-        data = self.buffer.take()
-        check_columns(self.group_by, data.columns, component=self.name, field="config.group_by")
+        data = self.buffer.lazy()
+        schema = data.collect_schema()
+        check_columns(self.group_by, schema.names(), component=self.name, field="config.group_by")
         results = []
         for alias, expression in self.aggregates.items():
-            with self.evaluating(f"config.aggregates.{alias}", expression.columns, data.schema):
+            with self.evaluating(f"config.aggregates.{alias}", expression.columns, schema):
                 built = expressions.build_for(
-                    expression, data.schema, component=self.name, field=f"config.aggregates.{alias}"
+                    expression, schema, component=self.name, field=f"config.aggregates.{alias}"
                 )
             results.append(built.alias(alias))
         read = {column for expression in self.aggregates.values() for column in expression.columns}
-        with self.evaluating("config.aggregates", read, data.schema):
+        with self.evaluating("config.aggregates", read, schema):
+            # Polars' streaming engine: the held (or spilled) input is read in
+            # morsels and grouped on every core, not concatenated first.
             if not self.group_by:
-                return main(data.select(results))
+                return main(data.select(results).collect(engine="streaming"))
             grouped = data.group_by(self.group_by).agg(results)
-            return main(grouped.sort(self.group_by, nulls_last=True, maintain_order=True))
+            plan = grouped.sort(self.group_by, nulls_last=True, maintain_order=True)
+            return main(plan.collect(engine="streaming"))
 
 
 JOIN_KEY = {
@@ -313,6 +386,25 @@ class Join(Transform):
         self.right: pl.DataFrame | None = None
         self.waiting_left: list[pl.DataFrame] = []
 
+    def input_columns(self, wanted, input_name):
+        if wanted is None:
+            return None
+        if self.config.get("how") in ("semi", "anti"):
+            # The output is the left side's columns; the right side gives only keys.
+            if input_name == self.right_input:
+                return frozenset(self.right_on)
+            return wanted | set(self.left_on)
+        # `v_right` comes from a right `v` that clashes with a left `v`: both
+        # sides read `v` (the left side keeps every name the right side keeps,
+        # so the clash, and the suffix, stay). The suffixed name itself is
+        # not asked of either side, which would then read every column.
+        suffix = self.config.get("suffix", "_right")
+        suffixed = {c for c in wanted if c.endswith(suffix)}
+        right = (wanted - suffixed) | {c.removesuffix(suffix) for c in suffixed} | set(self.right_on)
+        if input_name == self.right_input:
+            return frozenset(right)
+        return frozenset(right | set(self.left_on))
+
     def process(self, batch, input_name):
         if input_name == self.right_input:
             self.right_parts.append(batch)
@@ -378,16 +470,22 @@ class Sort(BlockingTransform):
             return [("descending", f"Give one flag per column of `by` ({len(config['by'])}).")]
         return []
 
+    def input_columns(self, wanted, input_name):
+        return None if wanted is None else wanted | set(self.config["by"])
+
     def finish(self):
-        data = self.buffer.take()
-        check_columns(self.config["by"], data.columns, component=self.name, field="config.by")
-        with self.evaluating("config.by", self.config["by"], data.schema):
-            data = data.sort(
+        held = self.buffer.lazy()
+        schema = held.collect_schema()
+        check_columns(self.config["by"], schema.names(), component=self.name, field="config.by")
+        with self.evaluating("config.by", self.config["by"], schema):
+            # The sorted rows are emitted from memory; the input before it
+            # may have been spilled (base.SPILL_BYTES).
+            data = held.sort(
                 self.config["by"],
                 descending=self.config.get("descending", False),
                 nulls_last=True,
                 maintain_order=True,
-            )
+            ).collect(engine="streaming")
         size = self.ctx.batch_size
         if data.height == 0:
             return main(data)
@@ -407,6 +505,9 @@ class Limit(Transform):
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
         self.remaining = config["n"]
+
+    def input_columns(self, wanted, input_name):
+        return wanted
 
     def process(self, batch, input_name):
         kept = batch.head(self.remaining)
