@@ -38,9 +38,12 @@ setup: install .env
 
 # A local development server: the web app and one background worker; Ctrl-C
 # stops both (etlsite/devserver.py says why it is not a shell trap). The port
-# is checked first, before anything is installed or migrated. Production runs
+# is checked first, before anything is installed or migrated (one step after
+# the other, also under `make -j`). Production runs
 # the same two processes under a supervisor: docs/operations.md.
-run: port-free setup serve
+run: port-free
+	@$(MAKE) --no-print-directory setup
+	@$(MAKE) --no-print-directory serve
 
 port-free:
 	@$(PYTHON) etlsite/devserver.py check-port $(HOST) $(PORT)

@@ -75,6 +75,11 @@ def test_a_live_run_fills_in_started_drops_the_queued_banner_and_stands_still_wh
     expect(chart).to_be_visible()
     assert chart.locator("text.y-tick").count() >= 3
     expect(page.locator("[data-field=rows_read]")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+$"))
+    # live.js writes the counters as the server does: separators, durations, a rate or "—".
+    source = page.locator("[data-field=counters] tr").first.locator("td")
+    expect(source.nth(2)).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+$"))
+    expect(source.nth(5)).to_have_text(re.compile(r"^(< 0\.1 s|\d+\.\d s|\d+ s)$"))
+    expect(source.nth(6)).to_have_text(re.compile(r"^(—|\d{1,3}(,\d{3})*)$"))
 
     page.get_by_role("button", name="Pause").click()
     expect(state).to_have_text("paused")
