@@ -4,6 +4,7 @@ PostgreSQL/MariaDB tests skip when the service is down on a laptop; in CI
 (`ETL_REQUIRE_SERVICES=1`, set by .ci/run) a missing service fails them instead.
 """
 
+import contextlib
 import os
 import uuid
 
@@ -286,3 +287,19 @@ def shop(mysql_target, db):
         credential.update_secrets({"password": connection["password"]})
     credential.save()
     return mysql_target | {"context": context}
+
+
+@contextlib.contextmanager
+def server_setting_lock(connection, timeout: int = 120):
+    """Hold a MariaDB named lock while a test relies on (or changes) a global
+    server variable such as local_infile: another test process doing the same
+    waits instead of reading the other's temporary value as the one to restore."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GET_LOCK('etlsite_tests_server_settings', %s)", (timeout,))
+        if cursor.fetchone()[0] != 1:
+            pytest.fail("Another test process held the server-settings lock for too long.")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RELEASE_LOCK('etlsite_tests_server_settings')")

@@ -10,6 +10,7 @@ import pytest
 
 from execution.engine.errors import EngineError
 from execution.engine.runner import run_job
+from tests.conftest import server_setting_lock
 from tests.engine.helpers import context, inline
 
 pytestmark = pytest.mark.mysql
@@ -259,6 +260,15 @@ def test_zero_row_batches_and_an_empty_input(mysql_target, data_root, path):
     ctx = context(data_root, connections=connections(mysql_target, path))
     run_job(nothing + [sink({"table": "t"}, inputs=["keep"])], ctx)
     assert rows(mysql_target, "SELECT COUNT(*) FROM t") == [(6,)]
+
+
+@pytest.fixture(autouse=True)
+def one_test_process_at_a_time_with_local_infile(mysql_target):
+    """A test here either needs the server's local_infile on or turns it off for a
+    while: under a named lock, no other test process sees the other's value (nor
+    takes a temporary 0 as the one to restore)."""
+    with server_setting_lock(mysql_target["conn"]):
+        yield
 
 
 @contextlib.contextmanager

@@ -5,17 +5,20 @@ load offered: a request for anything else is refused without reading it."""
 import pytest
 
 from execution.engine.connections import open_connection
+from tests.conftest import server_setting_lock
 
 pytestmark = pytest.mark.mysql
 
 
 @pytest.fixture
 def loading_connection(mysql_target):
-    connection = open_connection({**mysql_target["connection"], "options": {"local_infile": True}})
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE grab (line longtext) ENGINE=InnoDB")
-    yield connection
-    connection.close()
+    # These loads need the server's local_infile on: not while another test process turned it off.
+    with server_setting_lock(mysql_target["conn"]):
+        connection = open_connection({**mysql_target["connection"], "options": {"local_infile": True}})
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE grab (line longtext) ENGINE=InnoDB")
+        yield connection
+        connection.close()
 
 
 def grabbed(mysql_target):
