@@ -11,11 +11,11 @@ is written and no sink is opened.
 from django.conf import settings
 
 from contexts import crypto
-from contexts.access import may_use_context, usable_contexts
-from contexts.resolution import RunInputError, choose_context, redact, resolve_run_inputs
+from contexts.resolution import RunInputError, redact, resolve_run_inputs
 from execution.engine import preview as engine_preview
 from execution.engine.errors import EngineError, GraphError
 from execution.engine.runner import RunContext
+from jobs.access import check_person_may_use_context
 from jobs.models import Job
 from schemas.resolution import schemas_for_components
 
@@ -45,7 +45,7 @@ def preview_job(
         raise RunInputError(
             {"limit": [f"Give a number of rows from 1 to {maximum} (setting ETL_PREVIEW_MAX_ROWS)."]}
         )
-    check_context_grant(job, context_name, user)
+    check_person_may_use_context(job, context_name, user)
     try:
         part = engine_preview.needed_components(components, target)
     except GraphError as error:
@@ -73,25 +73,6 @@ def preview_job(
     except EngineError as error:
         raise RunInputError({_where(error): [redact(_located(error), resolved.secrets)]}) from None
     return {"component": result.component, "columns": result.columns(), "rows": result.rows(), "limit": limit}
-
-
-def check_context_grant(job: Job, context_name: str | None, user) -> None:
-    """A preview reads data through the context as a run would: the named one, or
-    the job's, must be one the user may use; a hidden name answers like a missing one."""
-    if context_name:
-        usable = usable_contexts(user)
-        if not usable.filter(name=context_name).exists():
-            known = ", ".join(usable.order_by("name").values_list("name", flat=True)) or "none yet"
-            raise RunInputError({"context": [f"No context named {context_name!r}; known: {known}."]})
-    elif not may_use_context(user, choose_context(job, None)):
-        raise RunInputError(
-            {
-                "context": [
-                    f"Job {job.name!r} runs by default in a context you may not use; "
-                    'name one you may use in "context".'
-                ]
-            }
-        )
 
 
 def _where(error: EngineError) -> str:

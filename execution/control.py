@@ -20,7 +20,6 @@ from django_q.tasks import async_task
 
 from accounts.audit import record
 from contexts import crypto
-from contexts.access import may_use_context, usable_contexts
 from contexts.resolution import RunInputError, choose_context, resolve_run_inputs
 from etlsite.errors import Conflict
 from execution.engine.errors import EngineError
@@ -28,7 +27,7 @@ from execution.engine.graph import validate_components
 from execution.engine.incremental import watermark_problems
 from execution.engine.runner import RunContext
 from execution.models import ACTIVE_STATES, Execution, ExecutionEvent, State, Trigger
-from jobs.access import job_may_use_context
+from jobs.access import check_person_may_use_context, job_may_use_context
 from jobs.models import Job
 from jobs.versions import version_for_run
 from schemas.resolution import schemas_for_components
@@ -97,21 +96,7 @@ def check_context_grant(job: Job, context_name: str | None, user, trigger: str) 
                 }
             )
         return
-    if context_name:
-        usable = usable_contexts(user)
-        if not usable.filter(name=context_name).exists():
-            # The same words as contexts.resolution.choose_context, listing only what the user may see.
-            known = ", ".join(usable.order_by("name").values_list("name", flat=True)) or "none yet"
-            raise RunInputError({"context": [f"No context named {context_name!r}; known: {known}."]})
-    elif not may_use_context(user, choose_context(job, None)):
-        raise RunInputError(
-            {
-                "context": [
-                    f"Job {job.name!r} runs by default in a context you may not use; "
-                    'name one you may use in "context".'
-                ]
-            }
-        )
+    check_person_may_use_context(job, context_name, user)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ the job is kept out of that context (`job_may_use_context`).
 """
 
 from accounts.access import sees_everything, visible_among, visible_wherever
-from contexts.access import may_use_context
+from contexts.access import may_use_context, usable_contexts
 from contexts.models import Context
+from contexts.resolution import RunInputError, choose_context
 from jobs.models import Job
 
 
@@ -55,3 +56,24 @@ def job_may_use_context(job: Job, context: Context | None) -> bool:
     nobody who can change the job is kept out of the context.
     """
     return context is None or context.pk == job.default_context_id or visible_wherever(context, job)
+
+
+def check_person_may_use_context(job: Job, context_name: str | None, user) -> None:
+    """What a person reads data through (a run they start, a preview) must be a
+    context they may use: the one named, else the job's; a hidden name answers
+    exactly like one that does not exist. RunInputError naming `context`."""
+    if context_name:
+        usable = usable_contexts(user)
+        if not usable.filter(name=context_name).exists():
+            # The same words as contexts.resolution.choose_context, listing only what the user may see.
+            known = ", ".join(usable.order_by("name").values_list("name", flat=True)) or "none yet"
+            raise RunInputError({"context": [f"No context named {context_name!r}; known: {known}."]})
+    elif not may_use_context(user, choose_context(job, None)):
+        raise RunInputError(
+            {
+                "context": [
+                    f"Job {job.name!r} runs by default in a context you may not use; "
+                    'name one you may use in "context".'
+                ]
+            }
+        )

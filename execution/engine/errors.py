@@ -1,6 +1,8 @@
 """Errors the engine raises. Each names the component it concerns, so a user
 knows where to look."""
 
+import polars as pl
+
 
 class EngineError(Exception):
     """A job cannot run or failed while running.
@@ -44,3 +46,22 @@ class StopRequested(Exception):
     """Raised by a control hook between batches to abandon the run.
 
     Sinks roll back, so targets stay as they were."""
+
+
+def as_component(name: str, action, *args):
+    """Run one component's code (in a run or a preview): a failure becomes an
+    EngineError naming the component; StopRequested and StopIteration pass."""
+    try:
+        return action(*args)
+    except EngineError as error:
+        if error.component is None:
+            error.component = name
+            error.args = (error.describe(),)
+        raise
+    except (StopRequested, StopIteration):
+        raise
+    except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        # Polars' class names (ComputeError, DuplicateError) mean nothing to a user.
+        kind = "" if isinstance(error, pl.exceptions.PolarsError) else f"{type(error).__name__}: "
+        raise EngineError(f"{kind}{message}", component=name) from error

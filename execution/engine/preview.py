@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from execution.engine.components.base import MetricRecorder, Sink, Source
-from execution.engine.errors import EngineError, GraphError, StopRequested
+from execution.engine.errors import EngineError, GraphError, as_component
 from execution.engine.graph import split_input, topological_order, validate_components
 from execution.engine.registry import MAIN_PORT, get_spec
 from execution.engine.runner import RunContext
@@ -200,19 +200,7 @@ class _PreviewRun:
 
     def _call(self, name: str, action, *args):
         """Run one component's code; a failure becomes an EngineError naming it (as in a run)."""
-        try:
-            return action(*args)
-        except EngineError as error:
-            if error.component is None:
-                error.component = name
-                error.args = (error.describe(),)
-            raise
-        except (StopRequested, StopIteration):
-            raise
-        except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            kind = "" if isinstance(error, pl.exceptions.PolarsError) else f"{type(error).__name__}: "
-            raise EngineError(f"{kind}{message}", component=name) from error
+        return as_component(name, action, *args)
 
     def _close(self):
         for reader in self.readers:

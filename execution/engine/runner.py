@@ -29,7 +29,7 @@ import polars as pl
 from execution.engine import file_sets, fusion, placeholders, planning
 from execution.engine.components.base import MetricRecorder, Sink, Source, main
 from execution.engine.components.checks import REJECTS_PORT
-from execution.engine.errors import EngineError, GraphError, StopRequested
+from execution.engine.errors import GraphError, as_component
 from execution.engine.graph import split_input, topological_order, validate_components
 from execution.engine.registry import MAIN_PORT, UnknownComponentType, get_spec
 from execution.engine.temporaries import Tracker
@@ -421,20 +421,7 @@ class _Run:
     # -- control, errors, teardown ------------------------------------------------------------
     def _call(self, name: str, action):
         """Run one component's code; unexpected exceptions become an EngineError naming it."""
-        try:
-            return action()
-        except EngineError as error:
-            if error.component is None:
-                error.component = name
-                error.args = (error.describe(),)
-            raise
-        except (StopRequested, StopIteration):
-            raise
-        except Exception as error:  # noqa: BLE001 - any failure inside a component is reported as its error
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            # Polars' class names (ComputeError, DuplicateError) mean nothing to a user.
-            kind = "" if isinstance(error, pl.exceptions.PolarsError) else f"{type(error).__name__}: "
-            raise EngineError(f"{kind}{message}", component=name) from error
+        return as_component(name, action)
 
     def _heartbeat(self):
         if self.ctx.control:
