@@ -1,7 +1,7 @@
 """Benchmark: the database connectors through `manage.py runjob`, against the
 plain client tools, in the same run.
 
-    .venv/bin/python bench/db_paths.py [--rows 1000000] [--repeat 3] [--no-inserts]
+    .venv/bin/python bench/db_paths.py [--rows 1000000] [--repeat 3] [--no-inserts] [--paths pg_pg mariadb_csv]
 
 Paths (each engine run is a whole `manage.py runjob` process, as a user runs it):
   PostgreSQL -> PostgreSQL   engine postgres_source -> postgres_sink
@@ -70,6 +70,13 @@ EXPORT_SQL = (
     "SELECT id, name, email, amount, day, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, "
     f"CASE WHEN active THEN 'true' ELSE 'false' END AS active, category, city, note FROM {NAME}.src ORDER BY id"
 )
+# --paths names -> the labels of the table below.
+PATH_NAMES = {
+    "pg_pg": "PostgreSQL -> PostgreSQL",
+    "csv_mariadb": "CSV -> MariaDB",
+    "csv_mariadb_inserts": "CSV -> MariaDB (INSERT fallback)",
+    "mariadb_csv": "MariaDB -> CSV",
+}
 CSV_TYPES = {"amount": "decimal(12,2)", "day": "date", "at": "timestamptz", "active": "bool"}
 JOBS = {
     # What `runjob` costs before and after any row: Django, imports, the Execution record.
@@ -190,6 +197,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-inserts", action="store_true", help="Skip the slow INSERT fallback path.")
+    parser.add_argument(
+        "--paths", nargs="*", choices=list(PATH_NAMES), default=list(PATH_NAMES), help="Only these paths."
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     csv_path = OUT / "db_paths.csv"
@@ -306,6 +316,8 @@ def main() -> None:
                     "mariadb LOAD DATA LOCAL",
                 ),
             )
+        wanted = {PATH_NAMES[name] for name in args.paths}
+        paths = [path for path in paths if path[0] in wanted]
         results = {label: {"plain": [], "engine": []} for label, *_ in paths}
         trivial = []
         for round_number in range(args.repeat):
