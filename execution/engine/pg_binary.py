@@ -19,7 +19,7 @@ the blocks. Rows are then the blocks and segments taken in row order (one
 Arrow `take` over all of them), whose data buffer is the COPY data. On the
 benchmark's 10 columns (5 text) that is 10 parts per row where joining each
 field's pieces with `binary_join_element_wise`, as this module did before,
-took 27; encoding costs about half the CPU time it did (docs/performance.md,
+took 27; encoding takes ~40% less CPU time than it did (docs/performance.md,
 "Database connectors"), with the same bytes.
 
 Only pairs of a data type and a target column type listed in `_field_encoder`
