@@ -21,8 +21,8 @@ from jobs.versions import definition_for
 
 class ComponentListSerializer(serializers.ListSerializer):
     def to_representation(self, components):
-        # Shown as the engine takes them and as /jobs/{id}/components answers.
-        return [component.as_dict() for component in components]
+        # `Job.component_dicts()`: shown as the engine takes them and as /jobs/{id}/components answers.
+        return components
 
 
 class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -45,6 +45,12 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
+class UpstreamListSerializer(serializers.ListSerializer):
+    def to_representation(self, links):
+        # `Job.upstream_dicts()`: already `{"id", "job", "condition"}`.
+        return links
+
+
 class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
@@ -53,6 +59,9 @@ class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     condition = serializers.ChoiceField(
         choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
     )
+
+    class Meta:
+        list_serializer_class = UpstreamListSerializer
 
 
 class UsableContextField(serializers.SlugRelatedField):
@@ -83,9 +92,9 @@ class JobConfigField(JobConfigSerializer):
 class JobSerializer(StrictFieldsMixin, ModelSerializer):
     default_context = UsableContextField(allow_null=True, required=False)
     config = JobConfigField(required=False)
-    components = ComponentSerializer(many=True, required=False, source="component_list")
+    components = ComponentSerializer(many=True, required=False, source="component_dicts")
     depends_on = UpstreamSerializer(
-        source="upstream_list",
+        source="upstream_dicts",
         many=True,
         required=False,
         help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
@@ -127,7 +136,7 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     def validate(self, attrs):
         self._refuse_misplaced_secrets(attrs)
-        upstreams = attrs.get("upstream_list")
+        upstreams = attrs.get("upstream_dicts")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
                 if item["upstream"].pk == self.instance.pk:
@@ -148,8 +157,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
         context = attrs.get("default_context", getattr(self.instance, "default_context", None))
         if context is None:
             return
-        if "component_list" in attrs:
-            components = attrs["component_list"]
+        if "component_dicts" in attrs:
+            components = attrs["component_dicts"]
         else:
             components = self.instance.component_dicts() if self.instance else []
         secret_names = set(
@@ -168,8 +177,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     @transaction.atomic
     def create(self, validated_data):
-        components = validated_data.pop("component_list", [])
-        upstreams = validated_data.pop("upstream_list", [])
+        components = validated_data.pop("component_dicts", [])
+        upstreams = validated_data.pop("upstream_dicts", [])
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
@@ -177,8 +186,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     @transaction.atomic
     def update(self, job, validated_data):
-        components = validated_data.pop("component_list", None)
-        upstreams = validated_data.pop("upstream_list", None)
+        components = validated_data.pop("component_dicts", None)
+        upstreams = validated_data.pop("upstream_dicts", None)
         if "config" in validated_data:
             # A partial update merges config keys; a full update replaces them.
             config = validated_data.pop("config")
@@ -193,6 +202,7 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
         return Job.objects.with_graph().get(pk=job.pk)
 
     def _replace_upstreams(self, job, upstreams):
+        job.__dict__.pop("upstream_rows", None)  # read with the job: no longer what is saved
         job.upstream_links.exclude(upstream__name__in=self._hidden_job_names).delete()
         # A PATCH does not fill in the nested default (DRF's partial updates), hence the get.
         JobDependency.objects.bulk_create(
