@@ -20,6 +20,10 @@ from jobs.versions import definition_for
 
 
 class ComponentListSerializer(serializers.ListSerializer):
+    def get_attribute(self, job):
+        # A method as `source` would cost an inspect.signature() per job (DRF's is_simple_callable).
+        return job.component_dicts()
+
     def to_representation(self, components):
         # `Job.component_dicts()`: shown as the engine takes them and as /jobs/{id}/components answers.
         return components
@@ -46,6 +50,9 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
 
 
 class UpstreamListSerializer(serializers.ListSerializer):
+    def get_attribute(self, job):
+        return job.upstream_dicts()
+
     def to_representation(self, links):
         # `Job.upstream_dicts()`: already `{"id", "job", "condition"}`.
         return links
@@ -92,9 +99,9 @@ class JobConfigField(JobConfigSerializer):
 class JobSerializer(StrictFieldsMixin, ModelSerializer):
     default_context = UsableContextField(allow_null=True, required=False)
     config = JobConfigField(required=False)
-    components = ComponentSerializer(many=True, required=False, source="component_dicts")
+    components = ComponentSerializer(many=True, required=False, source="component_list")
     depends_on = UpstreamSerializer(
-        source="upstream_dicts",
+        source="upstream_list",
         many=True,
         required=False,
         help_text="Upstream jobs this job runs after. Replaces the job's current upstream list.",
@@ -136,7 +143,7 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     def validate(self, attrs):
         self._refuse_misplaced_secrets(attrs)
-        upstreams = attrs.get("upstream_dicts")
+        upstreams = attrs.get("upstream_list")
         if upstreams is not None and self.instance is not None:
             for item in upstreams:
                 if item["upstream"].pk == self.instance.pk:
@@ -157,8 +164,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
         context = attrs.get("default_context", getattr(self.instance, "default_context", None))
         if context is None:
             return
-        if "component_dicts" in attrs:
-            components = attrs["component_dicts"]
+        if "component_list" in attrs:
+            components = attrs["component_list"]
         else:
             components = self.instance.component_dicts() if self.instance else []
         secret_names = set(
@@ -177,8 +184,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     @transaction.atomic
     def create(self, validated_data):
-        components = validated_data.pop("component_dicts", [])
-        upstreams = validated_data.pop("upstream_dicts", [])
+        components = validated_data.pop("component_list", [])
+        upstreams = validated_data.pop("upstream_list", [])
         job = Job.objects.create(**validated_data)
         job.replace_components(components)
         self._replace_upstreams(job, upstreams)
@@ -186,8 +193,8 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
 
     @transaction.atomic
     def update(self, job, validated_data):
-        components = validated_data.pop("component_dicts", None)
-        upstreams = validated_data.pop("upstream_dicts", None)
+        components = validated_data.pop("component_list", None)
+        upstreams = validated_data.pop("upstream_list", None)
         if "config" in validated_data:
             # A partial update merges config keys; a full update replaces them.
             config = validated_data.pop("config")
