@@ -9,12 +9,12 @@ import sys
 def main():
     """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etlsite.settings")
-    # Django's setup and the apps' imports make a few hundred thousand objects
-    # that live as long as the process. With Python's default threshold (a
-    # collection every 700 new objects) the cyclic garbage collector scans
-    # them hundreds of times while they are made: ~0.1 s of every command
-    # (docs/performance.md, "Startup"). Every 10,000 is still often enough
-    # for what commands do afterwards.
+    # Django's setup and the apps' imports make ~150,000 objects the cyclic
+    # garbage collector tracks, nearly all living as long as the process.
+    # With Python's default threshold (a collection every 700 new objects)
+    # it rescans them hundreds of times while they are made: ~0.07 s of every
+    # command (docs/performance.md, "Startup and the transform job").
+    # Every 10,000 is still often enough for what commands do afterwards.
     gc.set_threshold(10_000, 10, 10)
     try:
         from django.core.management import execute_from_command_line
