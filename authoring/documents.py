@@ -93,8 +93,8 @@ def export_documents(jobs=None, *, also: tuple[str, ...] = ()) -> list[dict]:
 
 def _schemas_used(jobs) -> set[str]:
     return {
-        component.config.get("schema")
+        component["config"].get("schema")
         for job in jobs
-        for component in job.component_list
-        if component.type == "validate" and isinstance(component.config.get("schema"), str)
+        for component in job.component_dicts()
+        if component["type"] == "validate" and isinstance(component["config"].get("schema"), str)
     }

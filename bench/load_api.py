@@ -1,6 +1,6 @@
 """Load benchmark: the API under concurrent clients, served by gunicorn.
 
-    .venv/bin/python bench/load_api.py [--duration 60] [--connections 50]
+    .venv/bin/python bench/load_api.py [--duration 60] [--rounds 3] [--connections 50]
     .venv/bin/python bench/load_api.py --database-url postgres://postgres@127.0.0.1:5432/etl_load
 
 Sets up a fresh ETL_HOME in a temporary folder (SQLite there, or the empty
@@ -9,7 +9,9 @@ history of 200 executions and 100 trivial jobs to start; then serves it with
 gunicorn (2 workers x 1 thread, as `make run`) on 127.0.0.1 next to one
 `manage.py qcluster` worker, and drives it with wrk (`apt-get install wrk`;
 installed on the fly when missing and apt-get is available): --connections
-clients for --duration seconds per endpoint, one endpoint after the other:
+clients for --duration seconds per endpoint in all, in --rounds interleaved
+rounds (each round runs every GET below for duration/rounds seconds, so a
+burst of other work on the machine weighs on the floor as on the rest):
 
   baseline  GET /api/v1/health/live        bare JSON, no auth, no database
   floor     GET /api/v1/component-types/csv_source   auth and rate limit, no other query
@@ -23,7 +25,9 @@ clients for --duration seconds per endpoint, one endpoint after the other:
 
 Every answer is rendered: there is no answer cache. It prints requests/s,
 p50/p95/p99/max latency, bytes per answer and errors per endpoint, and each
-throughput as a ratio to the floor measured in the same run. Errors are wrk's
+throughput as a ratio to the floor measured in the same rounds (requests and
+seconds summed over the rounds; latency: the median of the rounds' percentiles,
+the largest maximum). Errors are wrk's
 socket errors, timeouts (over 10 s) and answers of 400 and above. Targets: 0
 errors; list and history >= 0.25x the floor, detail >= 0.45x, the 304 path
 >= 0.6x. Rate limits are raised for the run (THROTTLE_USER); every other
@@ -37,6 +41,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,7 +203,7 @@ def etag_of(url: str, token: str) -> str:
     raise SystemExit(f"{url} does not answer 304 to If-None-Match: {etag}")
 
 
-def run_wrk(wrk, base, token, name, paths, args, method="GET", body=None, etag=None) -> dict:
+def run_wrk(wrk, base, token, name, paths, args, method="GET", body=None, etag=None, seconds=None) -> dict:
     env = dict(os.environ, LOAD_TOKEN=token, LOAD_METHOD=method, LOAD_PATHS=",".join(paths))
     if body is not None:
         env["LOAD_BODY"] = body
@@ -208,7 +213,7 @@ def run_wrk(wrk, base, token, name, paths, args, method="GET", body=None, etag=N
         wrk,
         f"-t{args.threads}",
         f"-c{args.connections}",
-        f"-d{args.duration}s",
+        f"-d{seconds or args.duration}s",
         "--timeout",
         "10s",
         "-s",
@@ -219,10 +224,21 @@ def run_wrk(wrk, base, token, name, paths, args, method="GET", body=None, etag=N
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     result["name"] = name
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors"] = sum(
         result[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
     )
+    return result
+
+
+def combined(name: str, rounds: list[dict]) -> dict:
+    """One endpoint's rounds as one result: counts and time summed, latency
+    percentiles the median of the rounds', the largest maximum."""
+    result = {"name": name, "max_us": max(r["max_us"] for r in rounds)}
+    for key in ("requests", "bytes", "duration_us", "errors"):
+        result[key] = sum(r[key] for r in rounds)
+    for key in ("p50_us", "p95_us", "p99_us"):
+        result[key] = statistics.median(r[key] for r in rounds)
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
 
 
@@ -230,7 +246,8 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=int, default=60, help="seconds per endpoint")
+    parser.add_argument("--duration", type=int, default=60, help="seconds per endpoint, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every GET endpoint")
     parser.add_argument("--connections", type=int, default=50, help="concurrent clients")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--database-url", help="an empty database to use instead of a fresh SQLite file")
@@ -308,7 +325,7 @@ def main():
     try:
         wait_until_up(base + "/api/v1/health/live", web)
         print(
-            f"{args.connections} clients x {args.duration} s per endpoint against {base} "
+            f"{args.connections} clients x {args.duration} s per endpoint in {args.rounds} rounds against {base} "
             f"({'PostgreSQL' if args.database_url else 'SQLite'}, cache {args.cache_url or 'in the database'}, "
             f"{args.threads_per_worker} threads per worker; load average {os.getloadavg()[0]:.1f}; logs in {logs})",
             flush=True,
@@ -330,11 +347,24 @@ def main():
             ],
             ("POST /jobs/{id}/start", [f"/api/v1/jobs/{pk}/start" for pk in start_jobs], "POST", "{}", None),
         ]
-        results = []
         local_reads = [(name, paths[0], etag) for name, paths, method, _, etag in runs if method == "GET"]
+        # The reads in interleaved rounds; the starts once, at the end (each
+        # start leaves a run behind, which would change the reads after it).
+        rounds = {name: [] for name, *_ in runs}
+        seconds = max(1, round(args.duration / args.rounds))
+        for number in range(1, args.rounds + 1):
+            for name, paths, method, body, etag in runs:
+                if method == "GET":
+                    rounds[name].append(
+                        run_wrk(wrk, base, token, name, paths, args, method, body, etag, seconds)
+                    )
+            print(
+                f"  round {number} of {args.rounds}: done (load average {os.getloadavg()[0]:.1f})", flush=True
+            )
         for name, paths, method, body, etag in runs:
-            results.append(run_wrk(wrk, base, token, name, paths, args, method, body, etag))
-            print(f"  {name}: done", flush=True)
+            if method != "GET":
+                rounds[name].append(run_wrk(wrk, base, token, name, paths, args, method, body, etag))
+        results = [combined(name, measured) for name, measured in rounds.items()]
     finally:
         stop(web)
         stop(worker)

@@ -24,7 +24,7 @@ from execution import charts, stats
 from execution.control import RunRequest, start_execution
 from execution.incremental.backfill import create_backfill
 from execution.incremental.panel import BackfillForm, incremental_panel
-from execution.incremental.state_api import state_body
+from execution.incremental.state_changes import state_body
 from execution.models import ACTIVE_STATES, FINISHED_STATES, Execution, IncrementalState, Trigger
 from execution.scheduling import next_occurrence
 from jobs.access import may_edit_job, visible_jobs, visible_links

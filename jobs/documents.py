@@ -27,19 +27,11 @@ def job_document(job: Job, hidden_jobs: frozenset[str] = frozenset()) -> dict:
         # Only the settings the job sets, in the documented order: unset ones keep following the defaults.
         "config": {key: config[key] for key in CONFIG_KEYS if key in config},
         "depends_on": [
-            {"job": link.upstream.name, "condition": link.condition}
-            for link in sorted(job.upstream_list, key=lambda link: link.upstream.name)
-            if link.upstream.name not in hidden_jobs
+            {"job": link["job"], "condition": link["condition"]}
+            for link in sorted(job.upstream_dicts(), key=lambda link: link["job"])
+            if link["job"] not in hidden_jobs
         ],
-        "components": [
-            {
-                "name": component.name,
-                "type": component.type,
-                "inputs": list(component.inputs),
-                "config": dict(component.config),
-            }
-            for component in job.component_list
-        ],
+        "components": job.component_dicts(),
     }
 
 

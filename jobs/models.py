@@ -4,6 +4,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from etlsite.configuration import get_setting
+from etlsite.json_rows import StoredJSON, rows_in_order, rows_of
 from jobs.config import DEFAULT_JOB_CONFIG
 
 name_validator = RegexValidator(
@@ -14,22 +15,21 @@ name_validator = RegexValidator(
 
 class JobQuerySet(models.QuerySet):
     def with_graph(self):
-        """Jobs with their `component_list` and `upstream_list`, read in one query each
-        (`to_attr`: Django builds no queryset per job)."""
-        return self.select_related("default_context").prefetch_related(
-            # Ordered without Component's default ("job" is the job's name: a join).
-            models.Prefetch(
-                "components",
-                queryset=Component.objects.order_by("job_id", "position"),
-                to_attr="component_list",
+        """Jobs with their components and upstream links read in the same query, as
+        the rows `component_dicts()` and `upstream_dicts()` give (etlsite/json_rows.py)."""
+        return self.select_related("default_context").annotate(
+            component_rows=rows_of(
+                Component.objects,
+                "job",
+                name="name",
+                type="type",
+                inputs=StoredJSON("inputs"),
+                config=StoredJSON("config"),
+                position="position",
             ),
             # An upstream job is shown by its name only.
-            models.Prefetch(
-                "upstream_links",
-                queryset=JobDependency.objects.select_related("upstream").only(
-                    "downstream", "condition", "upstream__name"
-                ),
-                to_attr="upstream_list",
+            upstream_rows=rows_of(
+                JobDependency.objects, "downstream", id="id", job="upstream__name", condition="condition"
             ),
         )
 
@@ -81,12 +81,33 @@ class Job(models.Model):
         return {**defaults, **(self.config or {})}
 
     def component_dicts(self) -> list[dict]:
-        """The components as the plain dicts the engine takes, in saved order."""
-        return [component.as_dict() for component in self.components.all()]
+        """The components as the plain dicts the engine takes, in saved order
+        (read with the job by `with_graph()`, else one query)."""
+        if "component_rows" not in self.__dict__:
+            return [component.as_dict() for component in self.components.all()]
+        return [
+            {"name": row["name"], "type": row["type"], "inputs": row["inputs"], "config": row["config"]}
+            for row in rows_in_order(self.component_rows, "position")
+        ]
+
+    def upstream_dicts(self) -> list[dict]:
+        """The upstream links as `{"id", "job", "condition"}` (the upstream job's
+        name), oldest first (read with the job by `with_graph()`, else one query)."""
+        if "upstream_rows" not in self.__dict__:
+            links = self.upstream_links.order_by("id").values("id", "upstream__name", "condition")
+            return [
+                {"id": link["id"], "job": link["upstream__name"], "condition": link["condition"]}
+                for link in links
+            ]
+        return [
+            {"id": row["id"], "job": row["job"], "condition": row["condition"]}
+            for row in rows_in_order(self.upstream_rows, "id")
+        ]
 
     @transaction.atomic
     def replace_components(self, components: list[dict]) -> None:
         """Swap the whole component list at once (a graph is valid only as a whole)."""
+        self.__dict__.pop("component_rows", None)  # read with the job: no longer what is saved
         self.components.all().delete()
         Component.objects.bulk_create(
             Component(

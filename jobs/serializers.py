@@ -20,9 +20,13 @@ from jobs.versions import definition_for
 
 
 class ComponentListSerializer(serializers.ListSerializer):
+    def get_attribute(self, job):
+        # A method as `source` would cost an inspect.signature() per job (DRF's is_simple_callable).
+        return job.component_dicts()
+
     def to_representation(self, components):
-        # Shown as the engine takes them and as /jobs/{id}/components answers.
-        return [component.as_dict() for component in components]
+        # `Job.component_dicts()`: shown as the engine takes them and as /jobs/{id}/components answers.
+        return components
 
 
 class ComponentSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -45,6 +49,15 @@ def validate_component_graph(components: list[dict]) -> list[dict]:
     return components
 
 
+class UpstreamListSerializer(serializers.ListSerializer):
+    def get_attribute(self, job):
+        return job.upstream_dicts()
+
+    def to_representation(self, links):
+        # `Job.upstream_dicts()`: already `{"id", "job", "condition"}`.
+        return links
+
+
 class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     """A dependency given in the job payload: `{"job": "<upstream name>", "condition": ...}`."""
 
@@ -53,6 +66,9 @@ class UpstreamSerializer(StrictFieldsMixin, serializers.Serializer):
     condition = serializers.ChoiceField(
         choices=JobDependency.Condition.choices, default=JobDependency.Condition.ON_SUCCESS
     )
+
+    class Meta:
+        list_serializer_class = UpstreamListSerializer
 
 
 class UsableContextField(serializers.SlugRelatedField):
@@ -193,6 +209,7 @@ class JobSerializer(StrictFieldsMixin, ModelSerializer):
         return Job.objects.with_graph().get(pk=job.pk)
 
     def _replace_upstreams(self, job, upstreams):
+        job.__dict__.pop("upstream_rows", None)  # read with the job: no longer what is saved
         job.upstream_links.exclude(upstream__name__in=self._hidden_job_names).delete()
         # A PATCH does not fill in the nested default (DRF's partial updates), hence the get.
         JobDependency.objects.bulk_create(

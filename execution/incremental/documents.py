@@ -19,7 +19,7 @@ from rest_framework import serializers
 from accounts.audit import record
 from authoring.extensions import DocumentKind
 from contexts.access import usable_contexts
-from execution.incremental.state_api import busy, check_state, replace_state, state_body
+from execution.incremental.state_changes import busy, check_state, replace_state, state_body
 from execution.models import IncrementalState
 from jobs.access import may_edit_job, visible_jobs
 from jobs.models import Job

@@ -6,7 +6,7 @@ from django import forms
 
 from etlsite.pages import can_control
 from execution.incremental.backfill import interval_state
-from execution.incremental.state_api import incremental_components, state_body
+from execution.incremental.state_changes import incremental_components, state_body
 from jobs.access import may_edit_job
 
 RECENT_BACKFILLS = 5

@@ -270,7 +270,15 @@ def test_a_streaming_aggregate_over_spilled_batches_equals_the_plain_result(data
             ["src"],
             {
                 "group_by": ["group"],
-                "aggregates": {"n": "count(*)", "total": "sum(qty)", "top": "max(qty)", "mean": "avg(price)"},
+                # A median needs every row at once (the others alone would be
+                # grouped batch by batch: test_partial_aggregates.py).
+                "aggregates": {
+                    "n": "count(*)",
+                    "total": "sum(qty)",
+                    "top": "max(qty)",
+                    "mean": "avg(price)",
+                    "middle": "median(qty)",
+                },
             },
         ),
         step("out", "parquet_sink", ["by_group"], {"path": "out.parquet"}),
@@ -285,6 +293,7 @@ def test_a_streaming_aggregate_over_spilled_batches_equals_the_plain_result(data
             total=pl.col("qty").sum(),
             top=pl.col("qty").max(),
             mean=pl.col("price").mean(),
+            middle=pl.col("qty").median(),
         )
         .sort("group")
     )

@@ -1,5 +1,6 @@
 """`manage.py runjob`: runs a saved job in the foreground."""
 
+import gc
 import io
 import sqlite3
 
@@ -193,3 +194,23 @@ def test_without_a_terminal_it_prints_plain_progress_lines_before_the_table(data
     assert lines[max(progress)] == "progress 100.0%  3 rows read"
     assert all("\r" not in lines[n] and "\x1b[" not in lines[n] for n in progress)
     assert stderr.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_a_runjob_process_freezes_its_startup_objects_and_call_command_does_not(data_root):
+    """`manage.py runjob` (run_from_argv) moves what startup made out of the
+    cyclic GC's sight (docs/performance.md); a test's call_command must not
+    freeze the test process."""
+    make_job(
+        "frozen",
+        [SOURCE, {"name": "out", "type": "csv_sink", "inputs": ["src"], "config": {"path": "f.csv"}}],
+    )
+    gc.unfreeze()
+    try:
+        call_command("runjob", "frozen")
+        assert gc.get_freeze_count() == 0
+        runjob.Command().run_from_argv(["manage.py", "runjob", "frozen"])
+        assert gc.get_freeze_count() > 0
+        assert (data_root / "f.csv").read_text() == "a\n1\n2\n3\n"
+    finally:
+        gc.unfreeze()

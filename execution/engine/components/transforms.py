@@ -4,7 +4,9 @@ build (right) side of a join accumulate their input first."""
 import polars as pl
 
 from execution.engine import expressions
+from execution.engine.components import partial_aggregates
 from execution.engine.components.base import (
+    Accumulator,
     BlockingTransform,
     Transform,
     boolean,
@@ -263,7 +265,9 @@ class Dedupe(Transform):
 )
 class Aggregate(BlockingTransform):
     """Blocking: collects its input, then groups it; groups come out sorted
-    by the grouping columns (NULLs last)."""
+    by the grouping columns (NULLs last). When every aggregate combines from
+    partial results (count, sum, min, max, avg: partial_aggregates.py), each
+    batch is grouped as it arrives and only its groups are held."""
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
@@ -278,6 +282,11 @@ class Aggregate(BlockingTransform):
             )
             for alias, text in config["aggregates"].items()
         }
+        # Batches grouped as they arrive, while this stays true; the partial
+        # results are held in `partials`, batches held whole in `buffer`.
+        self.batchwise = partial_aggregates.combinable(self.aggregates)
+        self.partials = Accumulator()
+        self.partial_schema: pl.Schema | None = None
 
     def input_columns(self, wanted, input_name):
         return frozenset(self.group_by).union(*(e.columns for e in self.aggregates.values()))
@@ -287,12 +296,73 @@ class Aggregate(BlockingTransform):
         # SPILL_BYTES); a batch missing one is held whole, so that the error
         # at the end lists the input's real columns as it always did.
         read = self.input_columns(None, input_name)
-        self.buffer.add(only_columns(batch, read) if read <= set(batch.columns) else batch)
+        if not read <= set(batch.columns):
+            self.buffer.add(batch)
+            return []
+        held = only_columns(batch, read)
+        if self.batchwise and self.partial_schema in (None, held.schema):
+            partial = self._partial(held)
+            if partial is not None:
+                self.partials.add(partial)
+                self.partial_schema = held.schema
+                # Keys nearly unique within a batch: grouping each saves next to
+                # nothing, so the rest of the input is held as it comes.
+                if self.group_by and held.height >= 1000 and partial.height * 2 > held.height:
+                    self.batchwise = False
+                return []
+        # From the first batch that is not grouped on arrival (another
+        # schema, an error to report at the end), the rest is held whole.
+        self.batchwise = False
+        self.buffer.add(held)
         return []
 
+    def _partial(self, held: pl.DataFrame) -> pl.DataFrame | None:
+        """The batch's groups, or None when building or evaluating the parts
+        fails: the batch is then held whole and the error is reported at
+        the end, as for any aggregate."""
+        try:
+            parts = partial_aggregates.parts_for(self.aggregates, held.schema)
+            return partial_aggregates.grouped(held.lazy(), self.group_by, parts.partial).collect()
+        except (expressions.ExpressionError, *POLARS_ERRORS):
+            return None
+
     def finish(self):
-        data = self.buffer.lazy()
-        schema = data.collect_schema()
+        if self.partial_schema is None:
+            return self._finish_whole(self.buffer.lazy())
+        frames, schema = [self.partials.lazy()], self.partial_schema
+        if self.buffer.parts or self.buffer.spilled:
+            # Batches held whole after grouping stopped: checked as any input
+            # (their errors), then grouped like the others.
+            whole = self.buffer.lazy()
+            whole_schema = whole.collect_schema()
+            self._built(whole_schema)
+            parts = partial_aggregates.parts_for(self.aggregates, whole_schema)
+            frames.append(partial_aggregates.grouped(whole, self.group_by, parts.partial))
+            schema = pl.concat(
+                [pl.DataFrame(schema=schema), pl.DataFrame(schema=whole_schema)], how="vertical_relaxed"
+            ).schema
+        # The types the aggregates give on the whole input.
+        types = partial_aggregates.grouped(
+            pl.LazyFrame(schema=schema), self.group_by, self._built(schema)
+        ).collect_schema()
+        combined = [
+            expression.cast(types[alias])
+            for alias, expression in zip(
+                self.aggregates, partial_aggregates.parts_for(self.aggregates, schema).combined, strict=True
+            )
+        ]
+        read = {column for expression in self.aggregates.values() for column in expression.columns}
+        with self.evaluating("config.aggregates", read, schema):
+            plan = partial_aggregates.grouped(
+                pl.concat(frames, how="vertical_relaxed"), self.group_by, combined
+            )
+            if self.group_by:
+                plan = plan.sort(self.group_by, nulls_last=True, maintain_order=True)
+            return main(plan.collect(engine="streaming"))
+
+    def _built(self, schema: pl.Schema) -> list[pl.Expr]:
+        """The aggregates for an input of `schema`; a missing group column or
+        an expression that does not fit the input is an error naming its field."""
         check_columns(self.group_by, schema.names(), component=self.name, field="config.group_by")
         results = []
         for alias, expression in self.aggregates.items():
@@ -301,6 +371,11 @@ class Aggregate(BlockingTransform):
                     expression, schema, component=self.name, field=f"config.aggregates.{alias}"
                 )
             results.append(built.alias(alias))
+        return results
+
+    def _finish_whole(self, data: pl.LazyFrame):
+        schema = data.collect_schema()
+        results = self._built(schema)
         read = {column for expression in self.aggregates.values() for column in expression.columns}
         with self.evaluating("config.aggregates", read, schema):
             # Polars' streaming engine: the held (or spilled) input is read in
@@ -310,6 +385,10 @@ class Aggregate(BlockingTransform):
             grouped = data.group_by(self.group_by).agg(results)
             plan = grouped.sort(self.group_by, nulls_last=True, maintain_order=True)
             return main(plan.collect(engine="streaming"))
+
+    def close(self):
+        super().close()
+        self.partials.close()
 
 
 JOIN_KEY = {
