@@ -297,6 +297,11 @@ ETL_DATA_ROOTS = [
     str(Path(p).resolve()) for p in env.list("ETL_DATA_ROOTS", default=[str(ETL_HOME / "data")])
 ]
 ETL_DEFAULT_BATCH_SIZE = env.int("ETL_DEFAULT_BATCH_SIZE", default=50_000)
+# Where a run's aggregate, sort or metric writes what it holds past
+# ETL_SPILL_BYTES (a folder per operator, removed when it ends, and by the
+# reaper after a killed run: a folder on this host's disk, not a data root).
+ETL_SPILL_DIR = str(Path(env.str("ETL_SPILL_DIR", default=str(ETL_HOME / "spill"))).resolve())
+ETL_SPILL_BYTES = env.int("ETL_SPILL_BYTES", default=16 << 20)
 # Largest request body (JSON records or an uploaded file) the API reads for
 # validation, inference and import; bigger requests get a 413 before any read.
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)

@@ -369,7 +369,8 @@ class ExecutionEvent(models.Model):
 
 class ExecutionLeftover(models.Model):
     """A temporary object a sink of the run was about to make (a temporary
-    file, a staging table, a write transaction on a SQLite file), stored
+    file, a staging table, a write transaction on a SQLite file) or a spill
+    folder of one of its aggregates, sorts or metrics, stored
     before the object exists and deleted once it is gone: what is still
     here after the run ended is what it left, for the reaper to remove
     (execution/engine/temporaries.py)."""

@@ -104,6 +104,7 @@ def remove_leftovers(execution: Execution, connections: dict | None = None) -> t
                 temporary,
                 data_roots=list(settings.ETL_DATA_ROOTS),
                 connection=_connection(execution, leftover.connection, connections or {}),
+                spill_root=settings.ETL_SPILL_DIR,
             )
         except Exception as error:  # noqa: BLE001 - a file, a driver or a credential error: try again later
             remaining.append(f"{temporary.describe()} ({error})")

@@ -299,6 +299,8 @@ def _run_engine(session: RunSession, resolved) -> tuple[str, str, dict | None]:
             deadline=session.wall_clock_deadline(),
             values=resolved.values,
             temporaries=LeftoverRecorder(execution),
+            spill_root=settings.ETL_SPILL_DIR,
+            spill_bytes=settings.ETL_SPILL_BYTES,
             **_incremental_inputs(execution, resolved.components),
         )
         result = run_job(resolved.components, context)

@@ -60,6 +60,11 @@ class RunContext:
     # Told about every temporary object a sink makes, before it exists and once
     # it is gone, so a killed run's leftovers can be removed (temporaries.py).
     temporaries: Tracker = field(default_factory=Tracker)
+    # Where blocking transforms spill what they hold past `spill_bytes` (None:
+    # the system's temporary folder, and components/base.SPILL_BYTES); each
+    # spill folder is reported to `temporaries` too.
+    spill_root: str | None = None
+    spill_bytes: int | None = None
     # Column name -> provenance.TextFallback: why a source's column is text,
     # quoted by type errors further down (filled by the run).
     text_fallbacks: dict = field(default_factory=dict)

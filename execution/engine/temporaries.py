@@ -11,6 +11,13 @@ Every sink writes where nothing can see it and swaps it in at commit:
   `mysql_sink` creates, renamed to the target at commit; MySQL commits DDL at
   once, so a created table cannot wait inside the load's transaction.
 
+Blocking transforms (aggregate, sort, metric) report the one thing they make
+the same way:
+
+- `spill_directory`: the folder (`etl-spill-<16 hex>`, in the run's spill
+  folder, ETL_SPILL_DIR) an operator writes its held batches to once they pass
+  its memory budget, removed when the operator closes.
+
 A stopped or failed run removes them itself (the sinks' rollback). A killed
 process cannot, so a sink reports each one to `RunContext.temporaries`
 before making it (the worker stores that record with the execution, committed
@@ -23,6 +30,7 @@ nothing, and `remove` refuses names that are not of these shapes.
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -36,10 +44,12 @@ from execution.engine.sql import MYSQL, table_parts
 FILE = "file"
 SQLITE_JOURNAL = "sqlite_journal"
 MYSQL_TABLE = "mysql_table"
-KINDS = (FILE, SQLITE_JOURNAL, MYSQL_TABLE)
+SPILL_DIRECTORY = "spill_directory"
+KINDS = (FILE, SQLITE_JOURNAL, MYSQL_TABLE, SPILL_DIRECTORY)
 
 _TEMPORARY_FILE = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
 _STAGING_TABLE = re.compile(r"^_etl_[0-9a-f]{8}_")
+_SPILL_DIRECTORY = re.compile(r"^etl-spill-[0-9a-f]{16}$")
 # What SQLite keeps beside a database while a write transaction is open.
 _SQLITE_SIDE_FILES = ("-journal", "-wal")
 # A DROP waiting for someone's lock on the table gives up by then (tried again later).
@@ -59,6 +69,8 @@ class Temporary:
             return f"staging table {self.name} (connection {self.connection})"
         if self.kind == SQLITE_JOURNAL:
             return f"the open transaction on {self.name}"
+        if self.kind == SPILL_DIRECTORY:
+            return f"spill folder {self.name}"
         return f"temporary file {self.name}"
 
 
@@ -81,9 +93,20 @@ def staging_table(table: str) -> str:
     return f"_etl_{secrets.token_hex(4)}_{table}"[:64]
 
 
-def remove(temporary: Temporary, *, data_roots: list[str], connection: dict | None = None) -> None:
+def spill_directory(spill_root: str) -> Path:
+    return Path(spill_root) / f"etl-spill-{secrets.token_hex(8)}"
+
+
+def remove(
+    temporary: Temporary,
+    *,
+    data_roots: list[str],
+    connection: dict | None = None,
+    spill_root: str | None = None,
+) -> None:
     """Remove what a dead run left; raises EngineError (or the OSError or
-    driver error) when it cannot. `connection` is needed for a table."""
+    driver error) when it cannot. `connection` is needed for a table,
+    `spill_root` (the spill folder of this host) for a spill folder."""
     if temporary.kind == FILE:
         path = _inside_roots(temporary.name, data_roots)
         if not _TEMPORARY_FILE.match(path.name):
@@ -93,6 +116,8 @@ def remove(temporary: Temporary, *, data_roots: list[str], connection: dict | No
         _end_sqlite_transaction(_inside_roots(temporary.name, data_roots))
     elif temporary.kind == MYSQL_TABLE:
         _drop_staging_table(temporary, connection)
+    elif temporary.kind == SPILL_DIRECTORY:
+        _remove_spill_directory(temporary.name, spill_root)
     else:
         raise EngineError(f"Unknown kind of temporary object {temporary.kind!r}.")
 
@@ -104,6 +129,15 @@ def _inside_roots(name: str, data_roots: list[str]) -> Path:
     if not any(real.is_relative_to(root) for root in roots):
         raise EngineError(f"{name!r} is outside the data roots; not touching it.")
     return real
+
+
+def _remove_spill_directory(name: str, spill_root: str | None) -> None:
+    path = Path(name)
+    inside = spill_root is not None and Path(os.path.realpath(path.parent)) == Path(spill_root).resolve()
+    if not inside or not _SPILL_DIRECTORY.match(path.name):
+        raise EngineError(f"{name!r} is not a spill folder in {spill_root!r}; not removing it.")
+    if path.exists():
+        shutil.rmtree(path)
 
 
 def _end_sqlite_transaction(database: Path) -> None:

@@ -53,7 +53,7 @@ def spills(monkeypatch):
         return real_spill(self)
 
     monkeypatch.setattr(
-        base.Accumulator, "__init__", lambda self, spill_bytes=64 << 10: real_init(self, spill_bytes)
+        base.Accumulator, "__init__", lambda self, spill_bytes, **where: real_init(self, 64 << 10, **where)
     )
     monkeypatch.setattr(base.Accumulator, "_spill", counting)
     return count

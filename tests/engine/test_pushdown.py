@@ -242,7 +242,7 @@ def spills(monkeypatch):
 
     monkeypatch.setattr(base, "SPILL_BYTES", 64 << 10)
     monkeypatch.setattr(
-        base.Accumulator, "__init__", lambda self, spill_bytes=64 << 10: real_init(self, spill_bytes)
+        base.Accumulator, "__init__", lambda self, spill_bytes, **where: real_init(self, 64 << 10, **where)
     )
     monkeypatch.setattr(base.Accumulator, "_spill", counting)
     return count

@@ -26,7 +26,7 @@ from execution.engine import expressions
 from execution.engine.errors import EngineError
 from execution.engine.provenance import with_text_reasons
 from execution.engine.registry import MAIN_PORT
-from execution.engine.temporaries import Temporary
+from execution.engine.temporaries import SPILL_DIRECTORY, Temporary, Tracker, spill_directory
 
 if TYPE_CHECKING:
     from execution.engine.runner import RunContext
@@ -200,14 +200,29 @@ def only_columns(batch: pl.DataFrame, columns) -> pl.DataFrame:
 
 class Accumulator:
     """The batches a blocking operator (aggregate, sort, metric) holds until its
-    input ends, spilled to disk past `spill_bytes` (see SPILL_BYTES)."""
+    input ends, spilled to disk past `spill_bytes` (see SPILL_BYTES), into a
+    folder of `spill_root` (the system's temporary folder when None) that is
+    reported to `temporaries` before it exists and once it is gone, so that a
+    killed run's spill is removed like a sink's temporary file."""
 
-    def __init__(self, spill_bytes: int = SPILL_BYTES):
+    def __init__(
+        self,
+        spill_bytes: int = SPILL_BYTES,
+        *,
+        spill_root: str | None = None,
+        temporaries: Tracker | None = None,
+    ):
         self.spill_bytes = spill_bytes
+        self.spill_root = spill_root or tempfile.gettempdir()
+        self.temporaries = temporaries or Tracker()
         self.parts: list[pl.DataFrame] = []
         self.held_bytes = 0
         self.spilled: list[tuple[str, pl.Schema]] = []
-        self.directory: str | None = None
+        self.directory: Temporary | None = None
+
+    @classmethod
+    def for_run(cls, ctx: RunContext) -> Accumulator:
+        return cls(ctx.spill_bytes or SPILL_BYTES, spill_root=ctx.spill_root, temporaries=ctx.temporaries)
 
     def add(self, batch: pl.DataFrame) -> None:
         self.parts.append(batch)
@@ -217,8 +232,11 @@ class Accumulator:
 
     def _spill(self) -> None:
         if self.directory is None:
-            self.directory = tempfile.mkdtemp(prefix="etl-spill-")
-        path = f"{self.directory}/{len(self.spilled)}.parquet"
+            folder = spill_directory(self.spill_root)
+            self.directory = Temporary(SPILL_DIRECTORY, str(folder))
+            self.temporaries.making(self.directory)
+            folder.mkdir(parents=True)
+        path = f"{self.directory.name}/{len(self.spilled)}.parquet"
         data = pl.concat(self.parts, how="vertical_relaxed")
         # Parquet, not Arrow IPC: Polars memory-maps IPC files, and the mapped
         # pages it reads would count in the process's memory. Uncompressed:
@@ -258,7 +276,8 @@ class Accumulator:
 
     def close(self) -> None:
         if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            shutil.rmtree(self.directory.name, ignore_errors=True)
+            self.temporaries.gone(self.directory)
             self.directory = None
 
 
@@ -280,7 +299,7 @@ class BlockingTransform(Transform):
 
     def __init__(self, name, config, ctx):
         super().__init__(name, config, ctx)
-        self.buffer = Accumulator()
+        self.buffer = Accumulator.for_run(ctx)
 
     def process(self, batch, input_name):
         self.buffer.add(batch)

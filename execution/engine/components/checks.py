@@ -123,7 +123,7 @@ class Metric(MetricRecorder):
             config["value"], expressions.AGGREGATE, component=name, field="config.value", values=ctx.values
         )
         self.columns = sorted(self.expression.columns)
-        self.buffer = Accumulator()
+        self.buffer = Accumulator.for_run(ctx)
         self.value = None
 
     def process(self, batch, input_name):

@@ -285,7 +285,7 @@ class Aggregate(BlockingTransform):
         # Batches grouped as they arrive, while this stays true; the partial
         # results are held in `partials`, batches held whole in `buffer`.
         self.batchwise = partial_aggregates.combinable(self.aggregates)
-        self.partials = Accumulator()
+        self.partials = Accumulator.for_run(ctx)
         self.partial_schema: pl.Schema | None = None
 
     def input_columns(self, wanted, input_name):
