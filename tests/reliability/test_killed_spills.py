@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from tests.execution.conftest import csv_rows, make_job
-from tests.execution.qcluster import QCluster, wait_for
+from tests.execution.qcluster import wait_for
 
 pytestmark = [pytest.mark.qcluster, pytest.mark.django_db(transaction=True)]
 
@@ -27,14 +27,9 @@ def spill_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def spilling_qcluster(spill_dir, transactional_db, data_root, tmp_path):
-    cluster = QCluster(tmp_path / "qcluster.log", data_root)
-    try:
-        cluster.wait_ready()
-        yield cluster
-    finally:
-        cluster.stop()
-        print(cluster.output())
+def spilling_qcluster(spill_dir, qcluster):
+    """The usual worker, started after `spill_dir` set its environment."""
+    return qcluster
 
 
 def sorting_job(data_root, batch_size):
