@@ -134,7 +134,7 @@ def _inside_roots(name: str, data_roots: list[str]) -> Path:
 def _remove_spill_directory(name: str, spill_root: str | None) -> None:
     path = Path(name)
     inside = spill_root is not None and Path(os.path.realpath(path.parent)) == Path(spill_root).resolve()
-    if not inside or not _SPILL_DIRECTORY.match(path.name):
+    if not inside or not _SPILL_DIRECTORY.match(path.name) or path.is_symlink():
         raise EngineError(f"{name!r} is not a spill folder in {spill_root!r}; not removing it.")
     if path.exists():
         shutil.rmtree(path)
