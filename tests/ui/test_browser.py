@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "a-long-test-password"
 # Long enough for the UI to pause, resume and stop it mid-run (batches of 50 rows).
-SLOW_ROWS = 1_000_000
+SLOW_ROWS = 4_000_000
 WAIT_MS = 30_000
 
 
